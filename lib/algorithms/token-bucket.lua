@@ -1,0 +1,87 @@
+--[[
+Token bucket over N buckets, all-or-nothing, in one atomic call.
+
+Each bucket is stored as its "debt": the microseconds it needs to be full again. A full bucket
+has debt 0 and no key at all; a bucket holds capacity - debt / us_per_token tokens. The value is
+struct.pack('<dd', debt_us, written_at_us), 16 bytes, and the key expires (PEXPIRE) when the debt
+has run out, i.e. when the bucket is full again: idle identities cost nothing, no cleanup job.
+Debt is kept relative to its write time (two numbers, not one absolute time) so no precision is
+lost to the magnitude of the clock, and the bytes round-trip exactly.
+
+A request passes iff every bucket holds at least its cost; then each pays its cost. Otherwise
+nothing is written: a denial consumes nothing.
+
+Time is Redis's own (TIME), so app instances with skewed clocks agree. Calling TIME before
+writes is safe since Redis 5: scripts replicate their effects, not the script.
+A clock that steps back (failover) is treated as no time passing, never as new debt.
+Lua numbers become integers in the reply (truncated), so the script rounds them itself.
+
+KEYS[i]          bucket key; all keys of one call share a {hash tag}, so Cluster accepts the call
+ARGV[1]          '1' to consume, '0' to peek (judge cost without writing)
+ARGV[2 + 3i - 2] capacity of bucket i, in tokens
+ARGV[2 + 3i - 1] us_per_token of bucket i: microseconds for one token to return
+ARGV[2 + 3i]     cost of this request for bucket i, in tokens
+
+Reply: per bucket, three integers:
+  remaining       whole tokens left after this decision
+  reset_ms        milliseconds until the bucket is full again
+  retry_after_ms  0 if this bucket alone would pass; -1 if cost > capacity (never);
+                  else milliseconds until it holds the cost
+]]
+local TOLERANCE_TOKENS = 1e-6 -- absorbs float rounding in sums of us_per_token, never accumulates
+
+local consume = ARGV[1] == '1'
+local clock = redis.call('TIME')
+local now_us = tonumber(clock[1]) * 1000000 + tonumber(clock[2])
+
+local bucket_count = #KEYS
+local needs = {}
+local reply = {}
+local all_pass = true
+
+for i = 1, bucket_count do
+  local capacity = tonumber(ARGV[3 * i - 1])
+  local us_per_token = tonumber(ARGV[3 * i])
+  local cost = tonumber(ARGV[3 * i + 1])
+
+  local debt_us = 0
+  local stored = redis.call('GET', KEYS[i])
+  if stored then
+    local stored_debt_us, written_at_us = struct.unpack('<dd', stored)
+    local elapsed_us = now_us - written_at_us
+    if elapsed_us < 0 then elapsed_us = 0 end
+    debt_us = stored_debt_us - elapsed_us
+    if debt_us < 0 then debt_us = 0 end
+  end
+
+  local max_debt_us = capacity * us_per_token
+  local need_us = debt_us + cost * us_per_token
+  local retry_after_ms = 0
+  if cost > capacity then
+    retry_after_ms = -1
+  elseif need_us > max_debt_us + TOLERANCE_TOKENS * us_per_token then
+    retry_after_ms = math.ceil((need_us - max_debt_us) / 1000)
+  end
+  if retry_after_ms ~= 0 then all_pass = false end
+
+  needs[i] = need_us
+  reply[3 * i - 2] = debt_us
+  reply[3 * i - 1] = max_debt_us
+  reply[3 * i] = retry_after_ms
+end
+
+for i = 1, bucket_count do
+  local us_per_token = tonumber(ARGV[3 * i])
+  local debt_us = reply[3 * i - 2]
+  local max_debt_us = reply[3 * i - 1]
+  if all_pass and consume and needs[i] > debt_us then
+    debt_us = needs[i]
+    redis.call('SET', KEYS[i], struct.pack('<dd', debt_us, now_us), 'PX', math.ceil(debt_us / 1000))
+  end
+  local remaining = math.floor((max_debt_us - debt_us) / us_per_token + TOLERANCE_TOKENS)
+  if remaining < 0 then remaining = 0 end
+  reply[3 * i - 2] = remaining
+  reply[3 * i - 1] = math.ceil(debt_us / 1000)
+end
+
+return reply

@@ -1,0 +1,43 @@
+import type { RateLimitStoreError } from '../errors/rate-limit-store.error.js';
+
+/**
+ * One limit's part of a decision.
+ *
+ * @publicApi
+ */
+export interface LimitDecision {
+  name: string;
+  /** Whether this limit alone would let the request pass. */
+  allowed: boolean;
+  /** Capacity of the bucket. */
+  limit: number;
+  /** Whole tokens left after this decision. */
+  remaining: number;
+  /** Milliseconds until the bucket is full again. */
+  resetMs: number;
+  /** 0 when this limit passes; else milliseconds until it would; -1: never (cost > capacity). */
+  retryAfterMs: number;
+}
+
+/**
+ * The outcome of a consume or peek. A denial is a value, never an exception.
+ *
+ * @publicApi
+ */
+export interface RateLimitDecision {
+  allowed: boolean;
+  /** Capacity of the most restrictive limit. */
+  limit: number;
+  /** Whole tokens left in it after this decision. */
+  remaining: number;
+  /** Milliseconds until that bucket is full again. */
+  resetMs: number;
+  /** 0 when allowed; else milliseconds until this request would pass; -1: never. */
+  retryAfterMs: number;
+  limits: LimitDecision[];
+  /**
+   * Set when the store failed or timed out and the failure strategy decided instead: 'open'
+   * gives allowed = true, 'closed' allowed = false with retryAfterMs 1000.
+   */
+  storeError?: RateLimitStoreError;
+}

@@ -1,0 +1,73 @@
+import { type ExecutionContext, Logger } from '@nestjs/common';
+import {
+  type IdentityResolver,
+  type IdentitySettings,
+  ipIdentity,
+} from '../keys/identity-resolver.js';
+import type { ResolvedLimit } from '../options/resolved-limit.interface.js';
+import { RATE_LIMIT_LOG_CONTEXT } from '../rate-limit.constants.js';
+import { ThrottledLogger } from '../throttled-logger.js';
+
+/**
+ * Runs the user's functions (keyBy, cost, when) for one request. They never turn into a 500:
+ * a failure is logged and replaced by the protective choice, so the route stays limited.
+ * - keyBy throws or returns garbage: the IP identity (as when it returns undefined);
+ * - cost throws or returns anything but a finite number >= 0: cost 1;
+ * - when throws: the limit applies.
+ */
+export class RequestInputs {
+  private readonly log = new ThrottledLogger(new Logger(RATE_LIMIT_LOG_CONTEXT), 1000);
+
+  constructor(private readonly settings: IdentitySettings) {}
+
+  identity(resolver: IdentityResolver, context: ExecutionContext): string | Promise<string> {
+    try {
+      const identity = resolver(context, this.settings);
+      return typeof identity === 'string'
+        ? identity
+        : identity.catch((error: unknown) => this.identityFailed(error, context));
+    } catch (error) {
+      return this.identityFailed(error, context);
+    }
+  }
+
+  async cost(limit: ResolvedLimit, context: ExecutionContext): Promise<number> {
+    if (typeof limit.cost === 'number') return limit.cost;
+    try {
+      const cost: unknown = await limit.cost(context);
+      if (typeof cost === 'number' && Number.isFinite(cost) && cost >= 0) return cost;
+      return this.costFailed(limit, `returned ${String(cost)}`);
+    } catch (error) {
+      return this.costFailed(limit, `threw ${describeError(error)}`);
+    }
+  }
+
+  async applies(limit: ResolvedLimit, context: ExecutionContext): Promise<boolean> {
+    if (limit.when === undefined) return true;
+    try {
+      return (await limit.when(context)) !== false;
+    } catch (error) {
+      this.log.error(
+        () => `when of limit '${limit.name}' threw ${describeError(error)}; the limit applies`,
+      );
+      return true;
+    }
+  }
+
+  private identityFailed(error: unknown, context: ExecutionContext): string {
+    this.log.error(() => `keyBy failed: ${describeError(error)}; limiting by IP instead`);
+    return ipIdentity(context, this.settings);
+  }
+
+  private costFailed(limit: ResolvedLimit, what: string): number {
+    this.log.error(
+      () =>
+        `cost function of limit '${limit.name}' ${what}; it must return a finite number >= 0. Using cost 1`,
+    );
+    return 1;
+  }
+}
+
+function describeError(error: unknown): string {
+  return error instanceof Error ? `${error.name}: ${error.message}` : String(error);
+}

@@ -1,0 +1,22 @@
+import type { LimitDecision } from '../decision/rate-limit-decision.interface.js';
+import type { ResolvedLimit } from '../options/resolved-limit.interface.js';
+
+/**
+ * `RateLimit-Policy` of the IETF ratelimit-headers draft (draft-10): per limit, q = capacity
+ * and w = whole seconds to refill from empty, rounded up.
+ */
+export function policyHeader(limits: readonly ResolvedLimit[]): string {
+  return limits.map((limit) => `"${limit.name}";q=${limit.capacity};w=${limit.windowSeconds}`).join(', ');
+}
+
+/** `RateLimit`: per limit, r = whole tokens remaining, t = seconds until full, rounded up. */
+export function rateLimitHeader(limits: readonly LimitDecision[]): string {
+  return limits
+    .map((limit) => `"${limit.name}";r=${limit.remaining};t=${Math.ceil(limit.resetMs / 1000)}`)
+    .join(', ');
+}
+
+/** `Retry-After` in whole seconds, at least 1; undefined when the request can never pass. */
+export function retryAfterSeconds(retryAfterMs: number): number | undefined {
+  return retryAfterMs < 0 ? undefined : Math.max(1, Math.ceil(retryAfterMs / 1000));
+}

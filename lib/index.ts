@@ -1,0 +1,28 @@
+export { RateLimitModule } from './rate-limit.module.js';
+export { RATE_LIMIT_MODULE_OPTIONS } from './rate-limit.module-definition.js';
+export { RateLimitService } from './rate-limit.service.js';
+export { RateLimitGuard } from './rate-limit.guard.js';
+export { RateLimit } from './decorators/rate-limit.decorator.js';
+export { SkipRateLimit } from './decorators/skip-rate-limit.decorator.js';
+export { RateLimitConfigError } from './errors/rate-limit-config.error.js';
+export { RateLimitStoreError } from './errors/rate-limit-store.error.js';
+export { TooManyRequestsException } from './http/too-many-requests.exception.js';
+export { RateLimitUnavailableException } from './http/rate-limit-unavailable.exception.js';
+export { RateLimitStore } from './stores/rate-limit-store.interface.js';
+export { MemoryRateLimitStore } from './stores/memory.store.js';
+export { RedisRateLimitStore } from './stores/redis.store.js';
+export type { RateLimitStoreFailure } from './errors/rate-limit-store.error.js';
+export type {
+  FailureStrategy,
+  KeyBy,
+  LimitOptions,
+  Refill,
+} from './options/limit-options.interface.js';
+export type {
+  RateLimitModuleFactoryOptions,
+  RateLimitModuleOptions,
+} from './options/rate-limit-module-options.interface.js';
+export type {
+  LimitDecision,
+  RateLimitDecision,
+} from './decision/rate-limit-decision.interface.js';

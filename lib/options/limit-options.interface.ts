@@ -1,0 +1,63 @@
+import type { ExecutionContext } from '@nestjs/common';
+
+/**
+ * How a caller is identified.
+ * - `'ip'`: `req.ip`, which honours the platform's trust-proxy setting; never raw `X-Forwarded-For`.
+ * - `'user'`: `req.user.id`, else `req.user.sub`; without a user, falls back to `'ip'`.
+ * - `'apiKey'`: the `x-api-key` header, stored only as a SHA-256 hash; none: falls back to `'ip'`.
+ * - a function: its result; `undefined` falls back to `'ip'`.
+ *
+ * @publicApi
+ */
+export type KeyBy =
+  | 'ip'
+  | 'user'
+  | 'apiKey'
+  | ((context: ExecutionContext) => string | undefined | Promise<string | undefined>);
+
+/**
+ * What happens to a request when the store cannot decide (error or timeout):
+ * `'open'` lets it through, `'closed'` answers 503.
+ *
+ * @publicApi
+ */
+export type FailureStrategy = 'open' | 'closed';
+
+/**
+ * Refill rate: a number is tokens per second; a string is `'<n>/<unit>'` with unit one of
+ * s|sec|second|m|min|minute|h|hour|d|day (e.g. `'100/min'`); or tokens per interval.
+ *
+ * @publicApi
+ */
+export type Refill = number | string | { tokens: number; intervalMs: number };
+
+/**
+ * One token bucket applied to a route or a service call.
+ *
+ * @example
+ * ```ts
+ * @RateLimit({ capacity: 10, refill: '10/min', keyBy: 'apiKey' })
+ * ```
+ * @publicApi
+ */
+export interface LimitOptions {
+  /** Unique among one handler's limits; appears in the RateLimit headers. @default 'default' */
+  name?: string;
+  /** Bucket size, the largest burst: a positive integer. */
+  capacity: number;
+  /** Rate at which tokens return, up to `capacity`. */
+  refill: Refill;
+  /** Identity of the caller. @default the module's `keyBy` */
+  keyBy?: KeyBy;
+  /** Tokens one request takes: a non-negative number or a function of the request. @default 1 */
+  cost?: number | ((context: ExecutionContext) => number | Promise<number>);
+  /** Routes sharing a scope share buckets. @default '<Controller>.<handler>' ('service' for RateLimitService calls) */
+  scope?: string;
+  /** Overrides the module's failure strategy for this limit. */
+  failureStrategy?: FailureStrategy;
+  /**
+   * Applies the limit only to requests for which this returns true, e.g. per-plan limits.
+   * @default every request
+   */
+  when?: (context: ExecutionContext) => boolean | Promise<boolean>;
+}

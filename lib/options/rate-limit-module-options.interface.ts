@@ -1,0 +1,36 @@
+import type { Cluster, Redis, RedisOptions } from 'ioredis';
+import type { FailureStrategy, KeyBy, LimitOptions } from './limit-options.interface.js';
+
+/**
+ * Options of `RateLimitModule.forRoot()`.
+ *
+ * @publicApi
+ */
+export interface RateLimitModuleOptions {
+  /**
+   * A Redis URL, ioredis options, or a client you own (the module never quits it).
+   * @default an in-process memory store, which limits this process only
+   */
+  redis?: string | RedisOptions | Redis | Cluster;
+  /** Prefix of every Redis key. @default 'rl:' */
+  keyPrefix?: string;
+  /** What a request gets when the store fails or times out. @default 'open' */
+  failureStrategy?: FailureStrategy;
+  /** Longest a decision waits on the store before the failure strategy applies. @default 100 */
+  timeoutMs?: number;
+  /** Identity for limits that name none. @default 'ip' */
+  keyBy?: KeyBy;
+  /** Limits for handlers without `@RateLimit`. @default none */
+  defaultLimit?: LimitOptions | LimitOptions[];
+  /** Register `RateLimitGuard` as a global guard (`APP_GUARD`). @default true */
+  global?: boolean;
+  /** Send the `RateLimit-Policy` and `RateLimit` headers. @default true */
+  headers?: boolean;
+  /** IPv6 clients are grouped by this prefix length, since one client owns a whole /64. @default 64 */
+  ipv6Subnet?: number;
+  /** Most buckets the memory store keeps; the least recently used beyond it are evicted. @default 100000 */
+  memoryStoreMaxKeys?: number;
+}
+
+/** What an async factory may return: options that shape the module itself stay out. */
+export type RateLimitModuleFactoryOptions = Omit<RateLimitModuleOptions, 'global'>;

@@ -1,0 +1,93 @@
+import { RateLimitConfigError } from '../errors/rate-limit-config.error.js';
+import { toIdentityResolver } from '../keys/identity-resolver.js';
+import { DEFAULT_MODULE_OPTIONS } from '../rate-limit.constants.js';
+import type { RateLimitModuleOptions } from './rate-limit-module-options.interface.js';
+import type { ResolvedLimit } from './resolved-limit.interface.js';
+import type { ResolvedModuleOptions } from './resolved-module-options.interface.js';
+import { resolveLimits } from './resolve-limits.js';
+
+const WHERE = 'RateLimitModule options';
+const KEY_PREFIX_PATTERN = /^[A-Za-z0-9_.:/@=+-]{0,64}$/;
+
+/**
+ * Validates the module options (forRoot and forRootAsync alike) and applies the defaults, or
+ * throws a RateLimitConfigError listing every problem, so a bad configuration stops app.init().
+ */
+export function resolveModuleOptions(options: RateLimitModuleOptions = {}): ResolvedModuleOptions {
+  const problems: string[] = [];
+  const input = options as Partial<Record<keyof RateLimitModuleOptions, unknown>>;
+
+  const redis = input.redis;
+  if (
+    redis !== undefined &&
+    typeof redis !== 'string' &&
+    (typeof redis !== 'object' || redis === null)
+  ) {
+    problems.push(`redis must be a URL, ioredis options or an ioredis client (got ${String(redis)})`);
+  }
+  if (typeof redis === 'string' && !/^rediss?:\/\//.test(redis)) {
+    problems.push(`redis must be a redis:// or rediss:// URL (got a string without that scheme)`);
+  }
+  const keyPrefix = input.keyPrefix ?? DEFAULT_MODULE_OPTIONS.keyPrefix;
+  if (typeof keyPrefix !== 'string' || !KEY_PREFIX_PATTERN.test(keyPrefix)) {
+    problems.push(
+      `keyPrefix must be 0-64 characters of A-Z a-z 0-9 _ . : / @ = + - (got ${JSON.stringify(keyPrefix)})`,
+    );
+  }
+  const failureStrategy = input.failureStrategy ?? DEFAULT_MODULE_OPTIONS.failureStrategy;
+  if (failureStrategy !== 'open' && failureStrategy !== 'closed') {
+    problems.push(`failureStrategy must be 'open' or 'closed' (got ${String(failureStrategy)})`);
+  }
+  const timeoutMs = input.timeoutMs ?? DEFAULT_MODULE_OPTIONS.timeoutMs;
+  if (typeof timeoutMs !== 'number' || !Number.isInteger(timeoutMs) || timeoutMs < 1) {
+    problems.push(`timeoutMs must be a positive integer (got ${String(timeoutMs)})`);
+  }
+  const identity = toIdentityResolver(input.keyBy ?? DEFAULT_MODULE_OPTIONS.keyBy);
+  if (identity === null) {
+    problems.push(`keyBy must be 'ip', 'user', 'apiKey' or a function (got ${String(input.keyBy)})`);
+  }
+  const headers = input.headers ?? DEFAULT_MODULE_OPTIONS.headers;
+  if (typeof headers !== 'boolean') problems.push(`headers must be a boolean`);
+  const ipv6Subnet = input.ipv6Subnet ?? DEFAULT_MODULE_OPTIONS.ipv6Subnet;
+  if (
+    typeof ipv6Subnet !== 'number' ||
+    !Number.isInteger(ipv6Subnet) ||
+    ipv6Subnet < 1 ||
+    ipv6Subnet > 128
+  ) {
+    problems.push(`ipv6Subnet must be an integer from 1 to 128 (got ${String(ipv6Subnet)})`);
+  }
+  const memoryStoreMaxKeys = input.memoryStoreMaxKeys ?? DEFAULT_MODULE_OPTIONS.memoryStoreMaxKeys;
+  if (
+    typeof memoryStoreMaxKeys !== 'number' ||
+    !Number.isInteger(memoryStoreMaxKeys) ||
+    memoryStoreMaxKeys < 1
+  ) {
+    problems.push(`memoryStoreMaxKeys must be a positive integer (got ${String(memoryStoreMaxKeys)})`);
+  }
+  let defaultLimits: readonly ResolvedLimit[] | undefined;
+  if (input.defaultLimit !== undefined) {
+    try {
+      defaultLimits = resolveLimits(
+        input.defaultLimit as NonNullable<RateLimitModuleOptions['defaultLimit']>,
+        `${WHERE}.defaultLimit`,
+      );
+    } catch (error) {
+      if (!(error instanceof RateLimitConfigError)) throw error;
+      problems.push(...error.problems.map((problem) => `defaultLimit: ${problem}`));
+    }
+  }
+  if (problems.length > 0) throw new RateLimitConfigError(WHERE, problems);
+
+  return Object.freeze({
+    redis: redis as RateLimitModuleOptions['redis'],
+    keyPrefix: keyPrefix as string,
+    failureStrategy: failureStrategy as ResolvedModuleOptions['failureStrategy'],
+    timeoutMs: timeoutMs as number,
+    identity: identity!,
+    defaultLimits,
+    headers: headers as boolean,
+    ipv6Subnet: ipv6Subnet as number,
+    memoryStoreMaxKeys: memoryStoreMaxKeys as number,
+  });
+}

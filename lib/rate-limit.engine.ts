@@ -1,0 +1,56 @@
+import { Inject, Injectable, Logger } from '@nestjs/common';
+import { buildDecision, failureDecision } from './decision/build-decision.js';
+import type { RateLimitDecision } from './decision/rate-limit-decision.interface.js';
+import { RateLimitStoreError } from './errors/rate-limit-store.error.js';
+import type { FailureStrategy } from './options/limit-options.interface.js';
+import type { BucketRule } from './options/resolved-limit.interface.js';
+import type { ResolvedModuleOptions } from './options/resolved-module-options.interface.js';
+import { RATE_LIMIT_LOG_CONTEXT, RESOLVED_RATE_LIMIT_OPTIONS } from './rate-limit.constants.js';
+import { RateLimitStore } from './stores/rate-limit-store.interface.js';
+import { ThrottledLogger } from './throttled-logger.js';
+
+/** The question a decision answers: which buckets, under which rules, at what cost. */
+export interface BucketQuery {
+  readonly keys: readonly string[];
+  readonly names: readonly string[];
+  readonly rules: readonly BucketRule[];
+  readonly costs: readonly number[];
+  readonly consume: boolean;
+  readonly failureStrategy: FailureStrategy;
+}
+
+/**
+ * Asks the store and turns its reply, or its failure, into a decision. Never rejects: a store
+ * failure becomes the failure strategy's decision, logged at most once per second.
+ */
+@Injectable()
+export class RateLimitEngine {
+  private readonly failureLog = new ThrottledLogger(new Logger(RATE_LIMIT_LOG_CONTEXT), 1000);
+
+  constructor(
+    @Inject(RESOLVED_RATE_LIMIT_OPTIONS) readonly options: ResolvedModuleOptions,
+    @Inject(RateLimitStore) readonly store: RateLimitStore,
+  ) {}
+
+  decide(query: BucketQuery): Promise<RateLimitDecision> {
+    return this.store.take(query.keys, query.rules, query.costs, query.consume).then(
+      (reply) => buildDecision(query.names, query.rules, reply),
+      (error: unknown) => this.fail(query, error),
+    );
+  }
+
+  private fail(query: BucketQuery, error: unknown): RateLimitDecision {
+    const storeError =
+      error instanceof RateLimitStoreError
+        ? error
+        : new RateLimitStoreError('error', `Rate limit store failed: ${String(error)}`, {
+            cause: error,
+          });
+    this.failureLog.warn(
+      () =>
+        `${this.store.description} store failed for key prefix '${this.options.keyPrefix}': ` +
+        `${storeError.message}; failing ${query.failureStrategy}`,
+    );
+    return failureDecision(query.names, query.rules, query.failureStrategy, storeError);
+  }
+}

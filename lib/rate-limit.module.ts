@@ -1,0 +1,45 @@
+import { Module } from '@nestjs/common';
+import type { RateLimitModuleFactoryOptions } from './options/rate-limit-module-options.interface.js';
+import type { ResolvedModuleOptions } from './options/resolved-module-options.interface.js';
+import { resolveModuleOptions } from './options/resolve-module-options.js';
+import { RESOLVED_RATE_LIMIT_OPTIONS } from './rate-limit.constants.js';
+import { RateLimitEngine } from './rate-limit.engine.js';
+import { RateLimitGuard } from './rate-limit.guard.js';
+import {
+  RATE_LIMIT_MODULE_OPTIONS,
+  RateLimitConfigurableModule,
+} from './rate-limit.module-definition.js';
+import { RateLimitService } from './rate-limit.service.js';
+import { createStore } from './stores/create-store.js';
+import { RateLimitStore } from './stores/rate-limit-store.interface.js';
+
+/**
+ * Redis-backed token-bucket rate limiting. Global: RateLimitService can be injected anywhere,
+ * and RateLimitGuard is registered as APP_GUARD unless `global: false`.
+ *
+ * @example
+ * ```ts
+ * RateLimitModule.forRoot({ redis: process.env.REDIS_URL, defaultLimit: { capacity: 60, refill: '60/min' } })
+ * RateLimitModule.forRootAsync({ inject: [ConfigService], useFactory: (config) => ({ redis: config.get('REDIS_URL') }) })
+ * ```
+ * @publicApi
+ */
+@Module({
+  providers: [
+    {
+      provide: RESOLVED_RATE_LIMIT_OPTIONS,
+      inject: [RATE_LIMIT_MODULE_OPTIONS],
+      useFactory: (options: RateLimitModuleFactoryOptions) => resolveModuleOptions(options),
+    },
+    {
+      provide: RateLimitStore,
+      inject: [RESOLVED_RATE_LIMIT_OPTIONS],
+      useFactory: (options: ResolvedModuleOptions) => createStore(options),
+    },
+    RateLimitEngine,
+    RateLimitService,
+    RateLimitGuard,
+  ],
+  exports: [RateLimitService, RateLimitGuard, RateLimitStore],
+})
+export class RateLimitModule extends RateLimitConfigurableModule {}

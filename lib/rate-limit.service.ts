@@ -1,0 +1,123 @@
+import { Injectable } from '@nestjs/common';
+import type { RateLimitDecision } from './decision/rate-limit-decision.interface.js';
+import { RateLimitConfigError } from './errors/rate-limit-config.error.js';
+import { toBucketIdentity } from './keys/bucket-identity.js';
+import { bucketKey, bucketKeyHead } from './keys/bucket-key.js';
+import type { LimitOptions } from './options/limit-options.interface.js';
+import type { ResolvedLimit } from './options/resolved-limit.interface.js';
+import { resolveLimits } from './options/resolve-limits.js';
+import { RateLimitEngine } from './rate-limit.engine.js';
+
+/** Scope of limits used through the service that name none. */
+export const SERVICE_SCOPE = 'service';
+
+/**
+ * Rate limiting outside HTTP routes (jobs, websockets, your own guards), on the same store and
+ * with the same semantics as the guard. `key` is the identity: to share a route's bucket, pass
+ * the route's identity (`ip:1.2.3.4`, `user:42`) and its `scope`.
+ *
+ * @example
+ * ```ts
+ * const decision = await rateLimit.consume(`user:${userId}`, { capacity: 5, refill: '5/min' });
+ * if (!decision.allowed) throw new TooManyRequestsException(decision.retryAfterMs);
+ * ```
+ * @publicApi
+ */
+@Injectable()
+export class RateLimitService {
+  private readonly resolved = new WeakMap<object, readonly ResolvedLimit[]>();
+
+  constructor(private readonly engine: RateLimitEngine) {}
+
+  /** Takes `cost` (default: each limit's own cost) from every limit's bucket, all or nothing. */
+  consume(
+    key: string,
+    limits: LimitOptions | readonly LimitOptions[],
+    cost?: number,
+  ): Promise<RateLimitDecision> {
+    return this.run('consume', key, limits, cost, true);
+  }
+
+  /** The decision a request of cost 1 would get now; consumes nothing. */
+  peek(key: string, limits: LimitOptions | readonly LimitOptions[]): Promise<RateLimitDecision> {
+    return this.run('peek', key, limits, 1, false);
+  }
+
+  /**
+   * Refills the key's buckets: those of `limits`, or without limits every bucket of the key
+   * under this module's prefix (a SCAN on Redis: fine for admin use, not per request).
+   */
+  async reset(key: string, limits?: LimitOptions | readonly LimitOptions[]): Promise<void> {
+    const identity = toBucketIdentity(checkKey(key, 'reset'));
+    const { keyPrefix } = this.engine.options;
+    if (limits === undefined) {
+      await this.engine.store.resetIdentity(keyPrefix, identity);
+      return;
+    }
+    const resolved = this.resolve(limits, 'reset');
+    await this.engine.store.reset(
+      resolved.map((limit) =>
+        bucketKey(bucketKeyHead(keyPrefix, limit.scope ?? SERVICE_SCOPE, limit.name), identity),
+      ),
+    );
+  }
+
+  private async run(
+    method: 'consume' | 'peek',
+    key: string,
+    limits: LimitOptions | readonly LimitOptions[],
+    cost: number | undefined,
+    consume: boolean,
+  ): Promise<RateLimitDecision> {
+    const identity = toBucketIdentity(checkKey(key, method));
+    const resolved = this.resolve(limits, method);
+    if (cost !== undefined && (typeof cost !== 'number' || !Number.isFinite(cost) || cost < 0)) {
+      throw new RateLimitConfigError(`RateLimitService.${method}`, [
+        `cost must be a finite number >= 0 (got ${String(cost)})`,
+      ]);
+    }
+    const { options } = this.engine;
+    return this.engine.decide({
+      keys: resolved.map((limit) =>
+        bucketKey(bucketKeyHead(options.keyPrefix, limit.scope ?? SERVICE_SCOPE, limit.name), identity),
+      ),
+      names: resolved.map((limit) => limit.name),
+      rules: resolved,
+      costs: resolved.map((limit) => cost ?? (limit.cost as number)),
+      consume,
+      failureStrategy: resolved.some(
+        (limit) => (limit.failureStrategy ?? options.failureStrategy) === 'closed',
+      )
+        ? 'closed'
+        : 'open',
+    });
+  }
+
+  private resolve(
+    limits: LimitOptions | readonly LimitOptions[],
+    method: string,
+  ): readonly ResolvedLimit[] {
+    const cached = typeof limits === 'object' && limits !== null ? this.resolved.get(limits) : undefined;
+    if (cached !== undefined) return cached;
+    const where = `RateLimitService.${method}`;
+    const resolved = resolveLimits(limits, where);
+    const problems = resolved.flatMap((limit) => [
+      ...(typeof limit.cost === 'function'
+        ? [`limit '${limit.name}': a cost function needs a request; pass cost to ${method}() instead`]
+        : []),
+      ...(limit.when !== undefined ? [`limit '${limit.name}': when needs a request; call the service only when it applies`] : []),
+    ]);
+    if (problems.length > 0) throw new RateLimitConfigError(where, problems);
+    if (typeof limits === 'object' && limits !== null) this.resolved.set(limits, resolved);
+    return resolved;
+  }
+}
+
+function checkKey(key: unknown, method: string): string {
+  if (typeof key !== 'string') {
+    throw new RateLimitConfigError(`RateLimitService.${method}`, [
+      `key must be a string (got ${typeof key})`,
+    ]);
+  }
+  return key;
+}

@@ -1,0 +1,124 @@
+import { Logger, type OnModuleDestroy, type OnModuleInit } from '@nestjs/common';
+import type { Cluster, Redis } from 'ioredis';
+import { defineTokenBucket, runTokenBucket } from '../algorithms/token-bucket.script.js';
+import { RateLimitStoreError } from '../errors/rate-limit-store.error.js';
+import type { BucketRule } from '../options/resolved-limit.interface.js';
+import { DeadlineQueue } from './deadline-queue.js';
+import type { RateLimitStore } from './rate-limit-store.interface.js';
+
+const CONNECT_GRACE_MS = 2000;
+
+/**
+ * Buckets in Redis or Redis Cluster, judged by one Lua script per decision. A call never waits
+ * longer than `timeoutMs` (plus one tick of the deadline queue), and a client that is not
+ * connected is not asked at all: nothing queues offline to be replayed late.
+ */
+export class RedisRateLimitStore implements RateLimitStore, OnModuleInit, OnModuleDestroy {
+  readonly description: string;
+  private readonly deadlines: DeadlineQueue;
+
+  constructor(
+    readonly client: Redis | Cluster,
+    private readonly ownsClient: boolean,
+    timeoutMs: number,
+  ) {
+    this.description = isCluster(client) ? 'redis-cluster' : 'redis';
+    this.deadlines = new DeadlineQueue(
+      timeoutMs,
+      () => new RateLimitStoreError('timeout', `Redis did not answer within ${timeoutMs} ms`),
+    );
+    defineTokenBucket(client);
+  }
+
+  take(
+    keys: readonly string[],
+    rules: readonly BucketRule[],
+    costs: readonly number[],
+    consume: boolean,
+  ): Promise<number[]> {
+    const notReady = this.notReady();
+    if (notReady !== undefined) return Promise.reject(notReady);
+    return this.deadlines.race(
+      runTokenBucket(this.client, keys, rules, costs, consume).catch(wrapStoreError),
+    );
+  }
+
+  async reset(keys: readonly string[]): Promise<void> {
+    const notReady = this.notReady();
+    if (notReady !== undefined) throw notReady;
+    // One DEL per key: keys of different identities may sit in different Cluster slots.
+    await this.deadlines.race(
+      Promise.all(keys.map((key) => this.client.del(key))).catch(wrapStoreError),
+    );
+  }
+
+  async resetIdentity(keyPrefix: string, identity: string): Promise<void> {
+    const notReady = this.notReady();
+    if (notReady !== undefined) throw notReady;
+    const pattern = `${keyPrefix}*{${identity}}`;
+    const nodes = isCluster(this.client) ? this.client.nodes('master') : [this.client];
+    for (const node of nodes) {
+      let cursor = '0';
+      do {
+        const [next, keys] = await node.scan(cursor, 'MATCH', pattern, 'COUNT', 1000);
+        cursor = next;
+        if (keys.length > 0) await Promise.all(keys.map((key) => node.del(key)));
+      } while (cursor !== '0');
+    }
+  }
+
+  /**
+   * Gives a connecting client up to `CONNECT_GRACE_MS` to become ready, so the first requests
+   * after boot are judged by Redis. Never fails: an unreachable Redis must not stop the app.
+   */
+  async onModuleInit(): Promise<void> {
+    if (this.client.status !== 'connecting' && this.client.status !== 'connect') return;
+    await new Promise<void>((resolve) => {
+      const timer = setTimeout(done, CONNECT_GRACE_MS);
+      this.client.once('ready', done);
+      const client = this.client;
+      function done(): void {
+        clearTimeout(timer);
+        client.off('ready', done);
+        resolve();
+      }
+    });
+  }
+
+  async onModuleDestroy(): Promise<void> {
+    if (!this.ownsClient) return;
+    try {
+      await this.client.quit();
+    } catch {
+      this.client.disconnect();
+    }
+  }
+
+  private notReady(): RateLimitStoreError | undefined {
+    const status = this.client.status;
+    return status === 'ready'
+      ? undefined
+      : new RateLimitStoreError('unavailable', `Redis is not connected (status: ${status})`);
+  }
+}
+
+function isCluster(client: Redis | Cluster): client is Cluster {
+  return (client as Partial<Cluster>).isCluster === true;
+}
+
+function wrapStoreError(error: unknown): never {
+  if (error instanceof RateLimitStoreError) throw error;
+  const message = error instanceof Error ? error.message : String(error);
+  throw new RateLimitStoreError('error', `Redis error: ${message}`, { cause: error });
+}
+
+/** Logs the client's connection errors under our context instead of ioredis's stderr warning. */
+export function logClientErrors(client: Redis | Cluster, logger: Logger): void {
+  let lastLogMs = 0;
+  client.on('error', (error: Error) => {
+    const nowMs = Date.now();
+    if (nowMs - lastLogMs < 1000) return;
+    lastLogMs = nowMs;
+    logger.warn(`Redis connection error: ${error.message}`);
+  });
+}

@@ -1,0 +1,3 @@
+export default async function globalTeardown() {
+  await globalThis.__NRRL_REDIS__?.stop();
+}

@@ -45,18 +45,19 @@ export class RateLimitGuard implements CanActivate {
     if (plan.limits.length === 0) return true;
 
     const identities = new Map<unknown, string | Promise<string>>();
-    const keys = await Promise.all(
-      plan.limits.map((planned) => {
-        let identity = identities.get(planned.identity);
-        if (identity === undefined) {
-          identity = this.inputs.identity(planned.identity, context);
-          identities.set(planned.identity, identity);
-        }
-        return typeof identity === 'string'
-          ? bucketKey(planned.keyHead, identity)
-          : identity.then((value) => bucketKey(planned.keyHead, value));
-      }),
-    );
+    const keyParts: (string | Promise<string>)[] = plan.limits.map((planned) => {
+      let identity = identities.get(planned.identity);
+      if (identity === undefined) {
+        identity = this.inputs.identity(planned.identity, context);
+        identities.set(planned.identity, identity);
+      }
+      return typeof identity === 'string'
+        ? bucketKey(planned.keyHead, identity)
+        : identity.then((value) => bucketKey(planned.keyHead, value));
+    });
+    const keys = keyParts.some((part) => typeof part !== 'string')
+      ? await Promise.all(keyParts)
+      : (keyParts as string[]);
     const costs =
       plan.fixedCosts ??
       (await Promise.all(plan.rules.map((limit) => this.inputs.cost(limit, context))));
@@ -117,7 +118,8 @@ export class RateLimitGuard implements CanActivate {
     const targets = [handler, controller];
     if (this.reflector.getAllAndOverride(SkipMetadata, targets) === true) return null;
     const limits =
-      this.reflector.getAllAndOverride(LimitsMetadata, targets) ?? this.engine.options.defaultLimits;
+      this.reflector.getAllAndOverride(LimitsMetadata, targets) ??
+      this.engine.options.defaultLimits;
     if (limits === undefined) return null;
     return planRoute(limits, `${controller.name}.${handler.name}`, this.engine.options);
   }

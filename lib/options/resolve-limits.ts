@@ -8,6 +8,7 @@ import {
   MIN_US_PER_TOKEN,
   SCOPE_PATTERN,
 } from './limit-bounds.js';
+import { describeValue } from './describe-value.js';
 import { parseRefill } from './parse-refill.js';
 import type { ResolvedLimit } from './resolved-limit.interface.js';
 
@@ -50,7 +51,7 @@ function resolveLimit(input: unknown, path: string): ResolvedLimit | { problems:
   const limit = input as Partial<Record<keyof LimitOptions, unknown>>;
   const problems: string[] = [];
   const fail = (field: string, rule: string, value: unknown): void => {
-    problems.push(`${path}${field} ${rule} (got ${describe(value)})`);
+    problems.push(`${path}${field} ${rule} (got ${describeValue(value)})`);
   };
 
   const name = limit.name ?? DEFAULT_LIMIT_NAME;
@@ -119,11 +120,4 @@ function resolveLimit(input: unknown, path: string): ResolvedLimit | { problems:
     failureStrategy: failureStrategy as ResolvedLimit['failureStrategy'],
     when: when as ResolvedLimit['when'],
   });
-}
-
-function describe(value: unknown): string {
-  if (typeof value === 'string') return JSON.stringify(value);
-  if (typeof value === 'function') return 'a function';
-  if (typeof value === 'object' && value !== null) return JSON.stringify(value);
-  return String(value);
 }

@@ -4,6 +4,7 @@ import { DEFAULT_MODULE_OPTIONS } from '../rate-limit.constants.js';
 import type { RateLimitModuleOptions } from './rate-limit-module-options.interface.js';
 import type { ResolvedLimit } from './resolved-limit.interface.js';
 import type { ResolvedModuleOptions } from './resolved-module-options.interface.js';
+import { describeValue } from './describe-value.js';
 import { resolveLimits } from './resolve-limits.js';
 
 const WHERE = 'RateLimitModule options';
@@ -23,7 +24,9 @@ export function resolveModuleOptions(options: RateLimitModuleOptions = {}): Reso
     typeof redis !== 'string' &&
     (typeof redis !== 'object' || redis === null)
   ) {
-    problems.push(`redis must be a URL, ioredis options or an ioredis client (got ${String(redis)})`);
+    problems.push(
+      `redis must be a URL, ioredis options or an ioredis client (got ${describeValue(redis)})`,
+    );
   }
   if (typeof redis === 'string' && !/^rediss?:\/\//.test(redis)) {
     problems.push(`redis must be a redis:// or rediss:// URL (got a string without that scheme)`);
@@ -36,15 +39,19 @@ export function resolveModuleOptions(options: RateLimitModuleOptions = {}): Reso
   }
   const failureStrategy = input.failureStrategy ?? DEFAULT_MODULE_OPTIONS.failureStrategy;
   if (failureStrategy !== 'open' && failureStrategy !== 'closed') {
-    problems.push(`failureStrategy must be 'open' or 'closed' (got ${String(failureStrategy)})`);
+    problems.push(
+      `failureStrategy must be 'open' or 'closed' (got ${describeValue(failureStrategy)})`,
+    );
   }
   const timeoutMs = input.timeoutMs ?? DEFAULT_MODULE_OPTIONS.timeoutMs;
   if (typeof timeoutMs !== 'number' || !Number.isInteger(timeoutMs) || timeoutMs < 1) {
-    problems.push(`timeoutMs must be a positive integer (got ${String(timeoutMs)})`);
+    problems.push(`timeoutMs must be a positive integer (got ${describeValue(timeoutMs)})`);
   }
   const identity = toIdentityResolver(input.keyBy ?? DEFAULT_MODULE_OPTIONS.keyBy);
   if (identity === null) {
-    problems.push(`keyBy must be 'ip', 'user', 'apiKey' or a function (got ${String(input.keyBy)})`);
+    problems.push(
+      `keyBy must be 'ip', 'user', 'apiKey' or a function (got ${describeValue(input.keyBy)})`,
+    );
   }
   const headers = input.headers ?? DEFAULT_MODULE_OPTIONS.headers;
   if (typeof headers !== 'boolean') problems.push(`headers must be a boolean`);
@@ -55,7 +62,7 @@ export function resolveModuleOptions(options: RateLimitModuleOptions = {}): Reso
     ipv6Subnet < 1 ||
     ipv6Subnet > 128
   ) {
-    problems.push(`ipv6Subnet must be an integer from 1 to 128 (got ${String(ipv6Subnet)})`);
+    problems.push(`ipv6Subnet must be an integer from 1 to 128 (got ${describeValue(ipv6Subnet)})`);
   }
   const memoryStoreMaxKeys = input.memoryStoreMaxKeys ?? DEFAULT_MODULE_OPTIONS.memoryStoreMaxKeys;
   if (
@@ -63,7 +70,9 @@ export function resolveModuleOptions(options: RateLimitModuleOptions = {}): Reso
     !Number.isInteger(memoryStoreMaxKeys) ||
     memoryStoreMaxKeys < 1
   ) {
-    problems.push(`memoryStoreMaxKeys must be a positive integer (got ${String(memoryStoreMaxKeys)})`);
+    problems.push(
+      `memoryStoreMaxKeys must be a positive integer (got ${describeValue(memoryStoreMaxKeys)})`,
+    );
   }
   let defaultLimits: readonly ResolvedLimit[] | undefined;
   if (input.defaultLimit !== undefined) {

@@ -34,7 +34,9 @@ export class DeadlineQueue {
           if (this.pending.delete(entry)) resolve(value);
         },
         (error: unknown) => {
-          if (this.pending.delete(entry)) reject(error as Error);
+          if (this.pending.delete(entry)) {
+            reject(error instanceof Error ? error : new Error(String(error)));
+          }
         },
       );
     });

@@ -1,4 +1,4 @@
-import { Logger, type OnModuleDestroy, type OnModuleInit } from '@nestjs/common';
+import { type Logger, type OnModuleDestroy, type OnModuleInit } from '@nestjs/common';
 import type { Cluster, Redis } from 'ioredis';
 import { defineTokenBucket, runTokenBucket } from '../algorithms/token-bucket.script.js';
 import { RateLimitStoreError } from '../errors/rate-limit-store.error.js';

@@ -56,7 +56,8 @@ export class RateLimitGuard implements CanActivate {
         : identity.then((value) => bucketKey(planned.keyHead, value));
     });
     const keys = keyParts.some((part) => typeof part !== 'string')
-      ? await Promise.all(keyParts)
+      ? // eslint-disable-next-line @typescript-eslint/await-thenable -- mixed strings and promises
+        await Promise.all(keyParts)
       : (keyParts as string[]);
     const costs =
       plan.fixedCosts ??

@@ -14,6 +14,8 @@ const project = (displayName, pattern) => ({
 });
 
 export default {
+  // A leaked handle must not keep CI waiting forever; tests close what they open.
+  forceExit: true,
   globalSetup: '<rootDir>/test/support/global-setup.mjs',
   globalTeardown: '<rootDir>/test/support/global-teardown.mjs',
   projects: [

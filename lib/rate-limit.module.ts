@@ -1,4 +1,4 @@
-import { Module } from '@nestjs/common';
+import { type DynamicModule, Module } from '@nestjs/common';
 import type { RateLimitModuleFactoryOptions } from './options/rate-limit-module-options.interface.js';
 import type { ResolvedModuleOptions } from './options/resolved-module-options.interface.js';
 import { resolveModuleOptions } from './options/resolve-module-options.js';
@@ -7,6 +7,7 @@ import { RateLimitEngine } from './rate-limit.engine.js';
 import { RateLimitGuard } from './rate-limit.guard.js';
 import {
   RATE_LIMIT_MODULE_OPTIONS,
+  type RATE_LIMIT_OPTIONS_TYPE,
   RateLimitConfigurableModule,
 } from './rate-limit.module-definition.js';
 import { RateLimitService } from './rate-limit.service.js';
@@ -42,4 +43,9 @@ import { RateLimitStore } from './stores/rate-limit-store.interface.js';
   ],
   exports: [RateLimitService, RateLimitGuard, RateLimitStore],
 })
-export class RateLimitModule extends RateLimitConfigurableModule {}
+export class RateLimitModule extends RateLimitConfigurableModule {
+  /** Options may be omitted: memory store, limits only where @RateLimit or defaultLimit says. */
+  static override forRoot(options: typeof RATE_LIMIT_OPTIONS_TYPE = {}): DynamicModule {
+    return super.forRoot(options);
+  }
+}

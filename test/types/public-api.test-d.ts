@@ -1,0 +1,51 @@
+// Compiled by `npm run lint` (tsc --noEmit): pins the public contract's types.
+import type { ExecutionContext } from '@nestjs/common';
+import {
+  RateLimit,
+  RateLimitModule,
+  type RateLimitDecision,
+  type RateLimitService,
+  SkipRateLimit,
+} from 'nest-redis-rate-limit';
+
+RateLimitModule.forRoot();
+RateLimitModule.forRoot({
+  redis: 'redis://127.0.0.1:6379',
+  failureStrategy: 'closed',
+  global: false,
+});
+RateLimitModule.forRootAsync({ useFactory: () => ({ keyPrefix: 'x:' }), global: true });
+// @ts-expect-error global shapes the module and is not a factory result
+RateLimitModule.forRootAsync({ useFactory: () => ({ global: false }) });
+// @ts-expect-error failureStrategy is 'open' or 'closed'
+RateLimitModule.forRoot({ failureStrategy: 'maybe' });
+
+RateLimit({ capacity: 10, refill: '10/min' });
+RateLimit([
+  { name: 'burst', capacity: 10, refill: 10 },
+  { name: 'daily', capacity: 1000, refill: { tokens: 1000, intervalMs: 86_400_000 } },
+]);
+RateLimit({
+  capacity: 5,
+  refill: 1,
+  keyBy: (ctx: ExecutionContext) => String(ctx.getType()),
+  cost: () => Promise.resolve(2),
+});
+// @ts-expect-error capacity is a number
+RateLimit({ capacity: '10', refill: '10/min' });
+// @ts-expect-error refill is required
+RateLimit({ capacity: 10 });
+// @ts-expect-error keyBy is 'ip' | 'user' | 'apiKey' | a function
+RateLimit({ capacity: 10, refill: 1, keyBy: 'session' });
+SkipRateLimit();
+
+export async function usesService(service: RateLimitService): Promise<number> {
+  const decision: RateLimitDecision = await service.consume(
+    'user:1',
+    { capacity: 1, refill: 1 },
+    2,
+  );
+  await service.peek('user:1', { capacity: 1, refill: 1 });
+  await service.reset('user:1');
+  return decision.limits[0]?.retryAfterMs ?? decision.retryAfterMs;
+}

@@ -22,7 +22,4 @@ export type {
   RateLimitModuleFactoryOptions,
   RateLimitModuleOptions,
 } from './options/rate-limit-module-options.interface.js';
-export type {
-  LimitDecision,
-  RateLimitDecision,
-} from './decision/rate-limit-decision.interface.js';
+export type { LimitDecision, RateLimitDecision } from './decision/rate-limit-decision.interface.js';

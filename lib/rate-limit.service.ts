@@ -79,7 +79,10 @@ export class RateLimitService {
     const { options } = this.engine;
     return this.engine.decide({
       keys: resolved.map((limit) =>
-        bucketKey(bucketKeyHead(options.keyPrefix, limit.scope ?? SERVICE_SCOPE, limit.name), identity),
+        bucketKey(
+          bucketKeyHead(options.keyPrefix, limit.scope ?? SERVICE_SCOPE, limit.name),
+          identity,
+        ),
       ),
       names: resolved.map((limit) => limit.name),
       rules: resolved,
@@ -97,15 +100,20 @@ export class RateLimitService {
     limits: LimitOptions | readonly LimitOptions[],
     method: string,
   ): readonly ResolvedLimit[] {
-    const cached = typeof limits === 'object' && limits !== null ? this.resolved.get(limits) : undefined;
+    const cached =
+      typeof limits === 'object' && limits !== null ? this.resolved.get(limits) : undefined;
     if (cached !== undefined) return cached;
     const where = `RateLimitService.${method}`;
     const resolved = resolveLimits(limits, where);
     const problems = resolved.flatMap((limit) => [
       ...(typeof limit.cost === 'function'
-        ? [`limit '${limit.name}': a cost function needs a request; pass cost to ${method}() instead`]
+        ? [
+            `limit '${limit.name}': a cost function needs a request; pass cost to ${method}() instead`,
+          ]
         : []),
-      ...(limit.when !== undefined ? [`limit '${limit.name}': when needs a request; call the service only when it applies`] : []),
+      ...(limit.when !== undefined
+        ? [`limit '${limit.name}': when needs a request; call the service only when it applies`]
+        : []),
     ]);
     if (problems.length > 0) throw new RateLimitConfigError(where, problems);
     if (typeof limits === 'object' && limits !== null) this.resolved.set(limits, resolved);

@@ -6,7 +6,9 @@ import type { ResolvedLimit } from '../options/resolved-limit.interface.js';
  * and w = whole seconds to refill from empty, rounded up.
  */
 export function policyHeader(limits: readonly ResolvedLimit[]): string {
-  return limits.map((limit) => `"${limit.name}";q=${limit.capacity};w=${limit.windowSeconds}`).join(', ');
+  return limits
+    .map((limit) => `"${limit.name}";q=${limit.capacity};w=${limit.windowSeconds}`)
+    .join(', ');
 }
 
 /** `RateLimit`: per limit, r = whole tokens remaining, t = seconds until full, rounded up. */

@@ -45,9 +45,7 @@ function apiKeyIdentity(context: ExecutionContext, settings: IdentitySettings): 
   return `key:${hashIdentity(apiKey)}`;
 }
 
-function functionIdentity(
-  keyBy: Exclude<KeyBy, string>,
-): IdentityResolver {
+function functionIdentity(keyBy: Exclude<KeyBy, string>): IdentityResolver {
   const fromResult = (
     result: unknown,
     context: ExecutionContext,
@@ -55,7 +53,8 @@ function functionIdentity(
   ): string => {
     if (result === undefined || result === null) return ipIdentity(context, settings);
     if (typeof result === 'string') return toBucketIdentity(result);
-    if (typeof result === 'number' && Number.isFinite(result)) return toBucketIdentity(String(result));
+    if (typeof result === 'number' && Number.isFinite(result))
+      return toBucketIdentity(String(result));
     throw new IdentityFunctionError(
       `keyBy function returned ${typeof result}; it must return a string, a number or undefined`,
     );

@@ -23,7 +23,9 @@ export function parseRefill(refill: Refill): { usPerToken: number } | { problem:
   if (typeof refill === 'number') {
     return positiveFinite(refill)
       ? { usPerToken: 1_000_000 / refill }
-      : { problem: `refill must be a positive, finite number of tokens per second (got ${refill})` };
+      : {
+          problem: `refill must be a positive, finite number of tokens per second (got ${refill})`,
+        };
   }
   if (typeof refill === 'string') {
     const match = RATE_PATTERN.exec(refill);

@@ -1,0 +1,32 @@
+import { execFileSync } from 'node:child_process';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
+
+interface PackEntry {
+  files: { path: string }[];
+}
+
+describe('the published package', () => {
+  it('ships the compiled library with its Lua script beside the JS that loads it', () => {
+    // prepack builds dist/ first, as `npm publish` would.
+    const output = execFileSync('npm', ['pack', '--dry-run', '--json', '--ignore-scripts=false'], {
+      cwd: root,
+      encoding: 'utf8',
+      stdio: ['ignore', 'pipe', 'ignore'],
+    });
+    const [pack] = JSON.parse(output) as PackEntry[];
+    const files = pack!.files.map((file) => file.path);
+
+    expect(files).toEqual(
+      expect.arrayContaining([
+        'dist/index.js',
+        'dist/index.d.ts',
+        'dist/algorithms/token-bucket.lua',
+        'dist/algorithms/token-bucket.script.js',
+      ]),
+    );
+    expect(files.some((file) => file.startsWith('lib/') || file.startsWith('test/'))).toBe(false);
+  }, 120_000);
+});

@@ -1,0 +1,221 @@
+/**
+ * One table of token-bucket cases, run against the TypeScript bucket (memory store, fake clock)
+ * and against the Lua script (Redis, real clock). Redis time cannot be faked, so the Redis run
+ * replays each case only up to its first step that advances time, and the rates here are slow
+ * (minutes to hours per token): nothing refills while a case runs, and resetMs/retryAfterMs may
+ * only have shrunk by the few ms the round trips took.
+ */
+
+/** Per bucket: [remaining, resetMs, retryAfterMs], as the store replies. */
+export type BucketReply = readonly [remaining: number, resetMs: number, retryAfterMs: number];
+
+export interface TokenBucketStep {
+  /** Microseconds the clock moves before this step. */
+  readonly advanceUs: number;
+  /** Cost per bucket. */
+  readonly costs: readonly number[];
+  /** false: peek, judge without writing. */
+  readonly consume: boolean;
+  readonly expected: readonly BucketReply[];
+}
+
+export interface TokenBucketCase {
+  readonly name: string;
+  readonly buckets: readonly { readonly capacity: number; readonly usPerToken: number }[];
+  readonly steps: readonly TokenBucketStep[];
+}
+
+const MINUTE_US = 60_000_000;
+const TWENTY_MIN_US = 20 * MINUTE_US;
+const HOUR_US = 60 * MINUTE_US;
+
+const take = (
+  costs: readonly number[],
+  expected: readonly BucketReply[],
+  advanceUs = 0,
+): TokenBucketStep => ({ advanceUs, costs, consume: true, expected });
+const peek = (
+  costs: readonly number[],
+  expected: readonly BucketReply[],
+  advanceUs = 0,
+): TokenBucketStep => ({ advanceUs, costs, consume: false, expected });
+
+export const TOKEN_BUCKET_CASES: readonly TokenBucketCase[] = [
+  {
+    name: 'a full bucket passes a burst of capacity, then denies with one token time to wait',
+    buckets: [{ capacity: 3, usPerToken: TWENTY_MIN_US }],
+    steps: [
+      take([1], [[2, 1_200_000, 0]]),
+      take([1], [[1, 2_400_000, 0]]),
+      take([1], [[0, 3_600_000, 0]]),
+      take([1], [[0, 3_600_000, 1_200_000]]),
+      take([1], [[0, 3_600_000, 1_200_000]]),
+      // half a token back: still denied, the wait halves
+      take([1], [[0, 3_000_000, 600_000]], TWENTY_MIN_US / 2),
+      // a whole token back: passes and empties the bucket again
+      take([1], [[0, 3_600_000, 0]], TWENTY_MIN_US / 2),
+      // long idle: refill stops at capacity
+      take([1], [[2, 1_200_000, 0]], 10 * HOUR_US),
+    ],
+  },
+  {
+    name: 'a peek judges cost 1 and consumes nothing',
+    buckets: [{ capacity: 2, usPerToken: 30 * MINUTE_US }],
+    steps: [
+      peek([1], [[2, 0, 0]]),
+      take([1], [[1, 1_800_000, 0]]),
+      peek([1], [[1, 1_800_000, 0]]),
+      peek([1], [[1, 1_800_000, 0]]),
+      take([1], [[0, 3_600_000, 0]]),
+      peek([1], [[0, 3_600_000, 1_800_000]]),
+      take([1], [[0, 3_600_000, 1_800_000]]),
+    ],
+  },
+  {
+    name: 'cost 0 always passes and writes nothing',
+    buckets: [{ capacity: 2, usPerToken: 30 * MINUTE_US }],
+    steps: [
+      take([0], [[2, 0, 0]]),
+      take([2], [[0, 3_600_000, 0]]),
+      take([0], [[0, 3_600_000, 0]]),
+      take([1], [[0, 3_600_000, 1_800_000]]),
+    ],
+  },
+  {
+    name: 'a cost above capacity is denied with -1 and consumes nothing',
+    buckets: [{ capacity: 2, usPerToken: 30 * MINUTE_US }],
+    steps: [
+      take([3], [[2, 0, -1]]),
+      take([1], [[1, 1_800_000, 0]]),
+      take([3], [[1, 1_800_000, -1]]),
+      peek([3], [[1, 1_800_000, -1]]),
+    ],
+  },
+  {
+    name: 'a cost of several tokens waits for all of them',
+    buckets: [{ capacity: 3, usPerToken: TWENTY_MIN_US }],
+    steps: [
+      take([2], [[1, 2_400_000, 0]]),
+      take([2], [[1, 2_400_000, 1_200_000]]),
+      take([1], [[0, 3_600_000, 0]]),
+      take([3], [[0, 3_600_000, 3_600_000]]),
+      take([3], [[0, 3_600_000, 0]], 3 * TWENTY_MIN_US),
+    ],
+  },
+  {
+    name: 'all-or-nothing: when one bucket denies, the other keeps its tokens',
+    buckets: [
+      { capacity: 5, usPerToken: TWENTY_MIN_US },
+      { capacity: 1, usPerToken: HOUR_US },
+    ],
+    steps: [
+      take(
+        [1, 1],
+        [
+          [4, 1_200_000, 0],
+          [0, 3_600_000, 0],
+        ],
+      ),
+      take(
+        [1, 1],
+        [
+          [4, 1_200_000, 0],
+          [0, 3_600_000, 3_600_000],
+        ],
+      ),
+      take(
+        [1, 1],
+        [
+          [4, 1_200_000, 0],
+          [0, 3_600_000, 3_600_000],
+        ],
+      ),
+      take(
+        [1, 0],
+        [
+          [3, 2_400_000, 0],
+          [0, 3_600_000, 0],
+        ],
+      ),
+      // the first bucket is full again, the second has its token back: both pay
+      take(
+        [1, 1],
+        [
+          [4, 1_200_000, 0],
+          [0, 3_600_000, 0],
+        ],
+        HOUR_US,
+      ),
+    ],
+  },
+  {
+    name: 'each denying bucket reports its own wait; a passing bucket reports 0',
+    buckets: [
+      { capacity: 1, usPerToken: TWENTY_MIN_US },
+      { capacity: 1, usPerToken: HOUR_US },
+      { capacity: 10, usPerToken: MINUTE_US },
+    ],
+    steps: [
+      take(
+        [1, 1, 1],
+        [
+          [0, 1_200_000, 0],
+          [0, 3_600_000, 0],
+          [9, 60_000, 0],
+        ],
+      ),
+      take(
+        [1, 1, 1],
+        [
+          [0, 1_200_000, 1_200_000],
+          [0, 3_600_000, 3_600_000],
+          [9, 60_000, 0],
+        ],
+      ),
+      // the faster bucket has refilled; the slower one still denies alone
+      take(
+        [1, 1, 1],
+        [
+          [1, 0, 0],
+          [0, 2_400_000, 2_400_000],
+          [10, 0, 0],
+        ],
+        TWENTY_MIN_US,
+      ),
+    ],
+  },
+  {
+    name: 'a cost above one capacity denies every bucket of the call',
+    buckets: [
+      { capacity: 2, usPerToken: TWENTY_MIN_US },
+      { capacity: 5, usPerToken: TWENTY_MIN_US },
+    ],
+    steps: [
+      take(
+        [3, 1],
+        [
+          [2, 0, -1],
+          [5, 0, 0],
+        ],
+      ),
+      take(
+        [2, 1],
+        [
+          [0, 2_400_000, 0],
+          [4, 1_200_000, 0],
+        ],
+      ),
+    ],
+  },
+  {
+    name: 'tokens return continuously, a fraction at a time',
+    buckets: [{ capacity: 10, usPerToken: 1_000_000 }],
+    steps: [
+      take([10], [[0, 10_000, 0]]),
+      peek([1], [[0, 9_750, 750]], 250_000),
+      peek([1], [[2, 7_500, 0]], 2_250_000),
+      take([2], [[0, 9_500, 0]]),
+      peek([1], [[10, 0, 0]], 60_000_000),
+    ],
+  },
+];

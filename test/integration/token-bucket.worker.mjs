@@ -3,6 +3,7 @@
 // 'go' so every worker fires at once, then reports how many of its requests were allowed.
 import { readFileSync } from 'node:fs';
 import process from 'node:process';
+import { URL } from 'node:url';
 import { Redis } from 'ioredis';
 
 const [url, key, count, capacity, usPerToken] = process.argv.slice(2);

@@ -1,0 +1,23 @@
+import 'reflect-metadata';
+import { Logger } from '@nestjs/common';
+import { NestFactory } from '@nestjs/core';
+import type { NestExpressApplication } from '@nestjs/platform-express';
+import { AppModule, type SampleAppSettings } from './app.module.js';
+import { parseTrustProxy } from './trust-proxy.js';
+
+async function bootstrap(): Promise<void> {
+  const settings: SampleAppSettings = process.env.REDIS_URL ? { redis: process.env.REDIS_URL } : {};
+  const app = await NestFactory.create<NestExpressApplication>(AppModule.register(settings));
+  // Only behind a proxy you run: otherwise clients pick their own IP with X-Forwarded-For.
+  const trustProxy = parseTrustProxy(process.env.TRUST_PROXY);
+  if (trustProxy !== undefined) app.set('trust proxy', trustProxy);
+  app.enableShutdownHooks();
+
+  const port = Number(process.env.PORT ?? 3000);
+  await app.listen(port);
+  new Logger('SampleApp').log(
+    `Listening on http://localhost:${port} (${settings.redis ? 'Redis' : 'memory store'})`,
+  );
+}
+
+await bootstrap();

@@ -1,4 +1,5 @@
 import type { Cluster, Redis, RedisOptions } from 'ioredis';
+import type { RedisClusterConfig } from '../stores/cluster-client.js';
 import type { FailureStrategy, KeyBy, LimitOptions } from './limit-options.interface.js';
 
 /**
@@ -8,10 +9,11 @@ import type { FailureStrategy, KeyBy, LimitOptions } from './limit-options.inter
  */
 export interface RateLimitModuleOptions {
   /**
-   * A Redis URL, ioredis options, or a client you own (the module never quits it).
+   * A Redis URL, ioredis options, Redis Cluster nodes (`{ cluster: [{ host, port }] }`), or a
+   * client you own (`Redis` or `Cluster`; the module never quits it).
    * @default an in-process memory store, which limits this process only
    */
-  redis?: string | RedisOptions | Redis | Cluster;
+  redis?: string | RedisOptions | RedisClusterConfig | Redis | Cluster;
   /** Prefix of every Redis key. @default 'rl:' */
   keyPrefix?: string;
   /** What a request gets when the store fails or times out. @default 'open' */

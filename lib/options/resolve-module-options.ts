@@ -28,6 +28,12 @@ export function resolveModuleOptions(options: RateLimitModuleOptions = {}): Reso
       `redis must be a URL, ioredis options or an ioredis client (got ${describeValue(redis)})`,
     );
   }
+  const cluster = (redis as { cluster?: unknown } | undefined)?.cluster;
+  if (cluster !== undefined && (!Array.isArray(cluster) || cluster.length === 0)) {
+    problems.push(
+      `redis.cluster must be a non-empty array of nodes (got ${describeValue(cluster)})`,
+    );
+  }
   if (typeof redis === 'string' && !/^rediss?:\/\//.test(redis)) {
     problems.push(`redis must be a redis:// or rediss:// URL (got a string without that scheme)`);
   }

@@ -2,6 +2,7 @@ import { Logger } from '@nestjs/common';
 import { type Cluster, Redis, type RedisOptions } from 'ioredis';
 import { RATE_LIMIT_LOG_CONTEXT } from '../rate-limit.constants.js';
 import type { RateLimitModuleOptions } from '../options/rate-limit-module-options.interface.js';
+import { createClusterClient, isClusterConfig } from './cluster-client.js';
 import { MemoryRateLimitStore } from './memory.store.js';
 import { logClientErrors, RedisRateLimitStore } from './redis.store.js';
 import type { RateLimitStore } from './rate-limit-store.interface.js';
@@ -34,8 +35,9 @@ export function createStore(settings: StoreSettings): RateLimitStore {
   }
   if (isClient(redis)) return new RedisRateLimitStore(redis, false, settings.timeoutMs);
 
-  const client =
-    typeof redis === 'string'
+  const client = isClusterConfig(redis)
+    ? createClusterClient(redis)
+    : typeof redis === 'string'
       ? new Redis(redis, OWN_CLIENT_OPTIONS)
       : new Redis({ ...withoutReplyMapping(redis), ...OWN_CLIENT_OPTIONS });
   logClientErrors(client, logger);

@@ -20,9 +20,12 @@ export async function startRedisCluster({ masters = 3 } = {}) {
         await startRedisServer({
           port,
           args: [
-            '--cluster-enabled', 'yes',
-            '--cluster-config-file', 'nodes.conf',
-            '--cluster-node-timeout', '2000',
+            '--cluster-enabled',
+            'yes',
+            '--cluster-config-file',
+            'nodes.conf',
+            '--cluster-node-timeout',
+            '2000',
           ],
         }),
       );

@@ -28,8 +28,13 @@ export function resolveModuleOptions(options: RateLimitModuleOptions = {}): Reso
       `redis must be a URL, ioredis options or an ioredis client (got ${describeValue(redis)})`,
     );
   }
+  // A client has a cluster() method (the CLUSTER command): only a plain `cluster` value is nodes.
   const cluster = (redis as { cluster?: unknown } | undefined)?.cluster;
-  if (cluster !== undefined && (!Array.isArray(cluster) || cluster.length === 0)) {
+  if (
+    cluster !== undefined &&
+    typeof cluster !== 'function' &&
+    (!Array.isArray(cluster) || cluster.length === 0)
+  ) {
     problems.push(
       `redis.cluster must be a non-empty array of nodes (got ${describeValue(cluster)})`,
     );

@@ -1,0 +1,130 @@
+import { randomUUID } from 'node:crypto';
+import { performance } from 'node:perf_hooks';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { Test, type TestingModule } from '@nestjs/testing';
+import {
+  type LimitOptions,
+  RateLimitModule,
+  type RateLimitDecision,
+  RateLimitService,
+} from 'nest-redis-rate-limit';
+import { freePort, type RedisServerProcess, startRedisServer } from '../support/redis-process.mjs';
+
+const TIMEOUT_MS = 100;
+/** Generous: the machine is shared; the point is "bounded", not "fast". */
+const MARGIN_MS = 60;
+const RECOVERY_MS = 3_000;
+
+const OPEN: LimitOptions = { name: 'open', capacity: 5, refill: '1/hour' };
+const CLOSED: LimitOptions = { ...OPEN, name: 'closed', failureStrategy: 'closed' };
+
+describe('Redis faults', () => {
+  let server: RedisServerProcess | undefined;
+  let moduleRef: TestingModule | undefined;
+
+  afterEach(async () => {
+    await moduleRef?.close();
+    await server?.stop();
+    moduleRef = undefined;
+    server = undefined;
+  });
+
+  async function startService(url: string): Promise<RateLimitService> {
+    moduleRef = await Test.createTestingModule({
+      imports: [
+        RateLimitModule.forRoot({
+          redis: url,
+          timeoutMs: TIMEOUT_MS,
+          keyPrefix: `test:${randomUUID()}:`,
+          global: false,
+        }),
+      ],
+    }).compile();
+    await moduleRef.init();
+    return moduleRef.get(RateLimitService);
+  }
+
+  it('a stopped redis-server: decisions follow the failure strategy in time, then Redis again after a restart', async () => {
+    server = await startRedisServer();
+    const { port } = server;
+    const service = await startService(server.url);
+    expect((await service.consume('user:1', OPEN)).storeError).toBeUndefined();
+
+    await server.stop();
+    await expectBoundedFailure(service);
+
+    server = await startRedisServer({ port });
+    await pollUntilFromRedis(service);
+    // the new server started empty; two consumes show its state, not a failure decision's
+    await service.consume('user:1', OPEN);
+    await expect(service.consume('user:1', OPEN)).resolves.toMatchObject({
+      allowed: true,
+      remaining: 3,
+    });
+  });
+
+  it('a SIGSTOP-paused redis-server: decisions time out within timeoutMs, then Redis answers after SIGCONT', async () => {
+    server = await startRedisServer();
+    const service = await startService(server.url);
+    expect((await service.consume('user:1', OPEN)).storeError).toBeUndefined();
+
+    process.kill(server.pid, 'SIGSTOP');
+    try {
+      const failures = await expectBoundedFailure(service);
+      expect(failures.map((decision) => decision.storeError?.failure)).toEqual([
+        'timeout',
+        'timeout',
+      ]);
+    } finally {
+      process.kill(server.pid, 'SIGCONT');
+    }
+    await pollUntilFromRedis(service);
+  });
+
+  it('starts while Redis is unreachable and uses it once it comes up, without a restart', async () => {
+    const port = await freePort();
+    const started = performance.now();
+    const service = await startService(`redis://127.0.0.1:${port}`);
+    expect(performance.now() - started).toBeLessThan(5_000);
+
+    await expectBoundedFailure(service);
+
+    server = await startRedisServer({ port });
+    const recovered = await pollUntilFromRedis(service);
+    expect(recovered.allowed).toBe(true);
+  });
+});
+
+/** Asserts an 'open' and a 'closed' decision, each within timeoutMs + margin; returns them. */
+async function expectBoundedFailure(service: RateLimitService): Promise<RateLimitDecision[]> {
+  const open = await timed(() => service.consume('user:1', OPEN));
+  expect(open.elapsedMs).toBeLessThan(TIMEOUT_MS + MARGIN_MS);
+  expect(open.decision.allowed).toBe(true);
+  expect(open.decision.storeError).toBeDefined();
+
+  const closed = await timed(() => service.consume('user:1', CLOSED));
+  expect(closed.elapsedMs).toBeLessThan(TIMEOUT_MS + MARGIN_MS);
+  expect(closed.decision.allowed).toBe(false);
+  expect(closed.decision.storeError).toBeDefined();
+  return [open.decision, closed.decision];
+}
+
+async function timed(
+  decide: () => Promise<RateLimitDecision>,
+): Promise<{ decision: RateLimitDecision; elapsedMs: number }> {
+  const started = performance.now();
+  const decision = await decide();
+  return { decision, elapsedMs: performance.now() - started };
+}
+
+/** Peeks until a decision comes from Redis (no storeError), for at most RECOVERY_MS. */
+async function pollUntilFromRedis(service: RateLimitService): Promise<RateLimitDecision> {
+  const deadline = performance.now() + RECOVERY_MS;
+  let decision = await service.peek('user:1', OPEN);
+  while (decision.storeError !== undefined && performance.now() < deadline) {
+    await sleep(50);
+    decision = await service.peek('user:1', OPEN);
+  }
+  expect(decision.storeError).toBeUndefined();
+  return decision;
+}

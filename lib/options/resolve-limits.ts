@@ -59,12 +59,12 @@ function resolveLimit(input: unknown, path: string): ResolvedLimit | { problems:
     fail('name', 'must be 1-64 characters of A-Z a-z 0-9 _ . -', name);
   }
   const capacity = limit.capacity;
-  if (
-    typeof capacity !== 'number' ||
-    !Number.isInteger(capacity) ||
-    capacity < 1 ||
-    capacity > MAX_CAPACITY
-  ) {
+  const capacityValid =
+    typeof capacity === 'number' &&
+    Number.isInteger(capacity) &&
+    capacity >= 1 &&
+    capacity <= MAX_CAPACITY;
+  if (!capacityValid) {
     fail('capacity', `must be a positive integer up to ${MAX_CAPACITY}`, capacity);
   }
   let usPerToken = Number.NaN;
@@ -85,7 +85,7 @@ function resolveLimit(input: unknown, path: string): ResolvedLimit | { problems:
   const cost = limit.cost ?? 1;
   if (typeof cost === 'number') {
     if (!Number.isFinite(cost) || cost < 0) fail('cost', 'must be a finite number >= 0', cost);
-    else if (typeof capacity === 'number' && cost > capacity) {
+    else if (capacityValid && cost > capacity) {
       fail('cost', `must not exceed capacity ${capacity}, or no request could ever pass`, cost);
     }
   } else if (typeof cost !== 'function') {

@@ -1,0 +1,104 @@
+import { RateLimitConfigError, type RateLimitModuleOptions } from 'nest-redis-rate-limit';
+import { resolveModuleOptions } from '../../lib/options/resolve-module-options.js';
+
+function problemsOf(options: unknown): readonly string[] {
+  try {
+    resolveModuleOptions(options as RateLimitModuleOptions);
+  } catch (error) {
+    expect(error).toBeInstanceOf(RateLimitConfigError);
+    expect((error as RateLimitConfigError).where).toBe('RateLimitModule options');
+    return (error as RateLimitConfigError).problems;
+  }
+  throw new Error('expected a RateLimitConfigError');
+}
+
+describe('resolveModuleOptions', () => {
+  it('applies the defaults when options are omitted', () => {
+    expect(resolveModuleOptions()).toMatchObject({
+      redis: undefined,
+      keyPrefix: 'rl:',
+      failureStrategy: 'open',
+      timeoutMs: 100,
+      defaultLimits: undefined,
+      headers: true,
+      ipv6Subnet: 64,
+      memoryStoreMaxKeys: 100_000,
+    });
+    expect(typeof resolveModuleOptions().identity).toBe('function');
+  });
+
+  it('keeps falsy values that are valid instead of replacing them with defaults', () => {
+    expect(resolveModuleOptions({ keyPrefix: '', headers: false })).toMatchObject({
+      keyPrefix: '',
+      headers: false,
+    });
+  });
+
+  it('resolves defaultLimit', () => {
+    const { defaultLimits } = resolveModuleOptions({
+      defaultLimit: { capacity: 60, refill: '60/min' },
+    });
+    expect(defaultLimits).toEqual([expect.objectContaining({ capacity: 60, usPerToken: 1e6 })]);
+  });
+
+  it('accepts a redis URL, ioredis options and a client-like object', () => {
+    expect(resolveModuleOptions({ redis: 'redis://127.0.0.1:6379' }).redis).toBe(
+      'redis://127.0.0.1:6379',
+    );
+    expect(resolveModuleOptions({ redis: { port: 6380 } }).redis).toEqual({ port: 6380 });
+  });
+
+  it.each<[string, Record<string, unknown>, string]>([
+    [
+      'a URL without a scheme',
+      { redis: 'localhost:6379' },
+      'redis must be a redis:// or rediss:// URL',
+    ],
+    [
+      'redis as a number',
+      { redis: 6379 },
+      'redis must be a URL, ioredis options or an ioredis client (got 6379)',
+    ],
+    ['a keyPrefix with braces', { keyPrefix: 'a{b}' }, 'keyPrefix must be 0-64 characters'],
+    [
+      'an unknown failureStrategy',
+      { failureStrategy: 'fail' },
+      `failureStrategy must be 'open' or 'closed' (got "fail")`,
+    ],
+    ['timeoutMs 0', { timeoutMs: 0 }, 'timeoutMs must be a positive integer (got 0)'],
+    ['fractional timeoutMs', { timeoutMs: 1.5 }, 'timeoutMs must be a positive integer (got 1.5)'],
+    [
+      'an unknown keyBy',
+      { keyBy: 'cookie' },
+      `keyBy must be 'ip', 'user', 'apiKey' or a function (got "cookie")`,
+    ],
+    ['headers as a string', { headers: 'yes' }, 'headers must be a boolean'],
+    [
+      'ipv6Subnet 129',
+      { ipv6Subnet: 129 },
+      'ipv6Subnet must be an integer from 1 to 128 (got 129)',
+    ],
+    [
+      'memoryStoreMaxKeys 0',
+      { memoryStoreMaxKeys: 0 },
+      'memoryStoreMaxKeys must be a positive integer (got 0)',
+    ],
+    [
+      'a bad defaultLimit',
+      { defaultLimit: { capacity: 0, refill: 1 } },
+      'defaultLimit: capacity must be a positive integer',
+    ],
+  ])('rejects %s', (_case, options, message) => {
+    const problems = problemsOf(options);
+    expect(problems).toHaveLength(1);
+    expect(problems[0]).toContain(message);
+  });
+
+  it('lists every problem at once', () => {
+    expect(problemsOf({ timeoutMs: -1, failureStrategy: 'x', headers: 1 })).toEqual([
+      `failureStrategy must be 'open' or 'closed' (got "x")`,
+      'timeoutMs must be a positive integer (got -1)',
+      'headers must be a boolean',
+    ]);
+  });
+});

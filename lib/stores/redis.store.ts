@@ -1,8 +1,11 @@
 import { type Logger, type OnModuleDestroy, type OnModuleInit } from '@nestjs/common';
 import type { Cluster, Redis } from 'ioredis';
+import { defineTokenBucketRefund } from '../algorithms/token-bucket-refund.script.js';
 import { defineTokenBucket, runTokenBucket } from '../algorithms/token-bucket.script.js';
 import { RateLimitStoreError } from '../errors/rate-limit-store.error.js';
 import type { BucketRule } from '../options/resolved-limit.interface.js';
+import { groupByHashTag } from './cluster-hash-tag.js';
+import { takeAcrossSlots } from './cluster-multi-slot-take.js';
 import { DeadlineQueue } from './deadline-queue.js';
 import type { RateLimitStore } from './rate-limit-store.interface.js';
 
@@ -28,6 +31,7 @@ export class RedisRateLimitStore implements RateLimitStore, OnModuleInit, OnModu
       () => new RateLimitStoreError('timeout', `Redis did not answer within ${timeoutMs} ms`),
     );
     defineTokenBucket(client);
+    if (isCluster(client)) defineTokenBucketRefund(client);
   }
 
   take(
@@ -38,9 +42,12 @@ export class RedisRateLimitStore implements RateLimitStore, OnModuleInit, OnModu
   ): Promise<number[]> {
     const notReady = this.notReady();
     if (notReady !== undefined) return Promise.reject(notReady);
-    return this.deadlines.race(
-      runTokenBucket(this.client, keys, rules, costs, consume).catch(wrapStoreError),
-    );
+    const slots = isCluster(this.client) ? groupByHashTag(keys) : [];
+    const pending =
+      slots.length > 1
+        ? takeAcrossSlots(this.client as Cluster, slots, keys, rules, costs, consume)
+        : runTokenBucket(this.client, keys, rules, costs, consume);
+    return this.deadlines.race(pending.catch(wrapStoreError));
   }
 
   async reset(keys: readonly string[]): Promise<void> {

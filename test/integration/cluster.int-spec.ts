@@ -1,12 +1,21 @@
-import { randomUUID } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import type { Cluster } from 'ioredis';
-import { type LimitOptions, RateLimitService, RedisRateLimitStore } from 'nest-redis-rate-limit';
+import {
+  type LimitOptions,
+  RateLimitService,
+  type RedisRateLimitStore,
+} from 'nest-redis-rate-limit';
 import { resolveModuleOptions } from '../../lib/options/resolve-module-options.js';
 import { RateLimitEngine } from '../../lib/rate-limit.engine.js';
+import { groupByHashTag } from '../../lib/stores/cluster-hash-tag.js';
 import { createStore } from '../../lib/stores/create-store.js';
 import { type RedisClusterProcesses, startRedisCluster } from '../support/redis-cluster.mjs';
 
 const HOUR_US = 3_600_000_000;
+const TOKEN_BUCKET_SHA = createHash('sha1')
+  .update(readFileSync(new URL('../../lib/algorithms/token-bucket.lua', import.meta.url)))
+  .digest('hex');
 const slow = (capacity: number) => ({ capacity, usPerToken: HOUR_US });
 
 describe('Redis Cluster (3 masters on loopback)', () => {
@@ -126,7 +135,85 @@ describe('Redis Cluster (3 masters on loopback)', () => {
     const users = Array.from({ length: 30 }, (_, i) => `user:${i}`);
     await Promise.all(users.map((user) => service.consume(user, limit)));
     await Promise.all(client.nodes('master').map((node) => node.script('FLUSH')));
+    const cached = await Promise.all(
+      client.nodes('master').map((node) => node.script('EXISTS', TOKEN_BUCKET_SHA)),
+    );
+    expect(cached).toEqual([[0], [0], [0]]);
     const decisions = await Promise.all(users.map((user) => service.consume(user, limit)));
     expect(decisions.map((decision) => decision.remaining)).toEqual(users.map(() => 1));
+  });
+  describe('limits of one request with different identities (several slots)', () => {
+    // 'a' hashes to slot 15495 and 'b' to 3300: different masters in a 3-master cluster.
+    const a = (name = 'x') => key(name, 'a');
+    const b = (name = 'y') => key(name, 'b');
+
+    it('groups keys by hash tag exactly as CLUSTER KEYSLOT slots them', async () => {
+      const keys = [a(), b(), a('z'), `${prefix}no-tag`, `${prefix}{}empty`, `${prefix}{open`];
+      const slots = await Promise.all(keys.map((k) => client.cluster('KEYSLOT', k)));
+      expect(slots[0]).not.toBe(slots[1]);
+      for (const group of groupByHashTag(keys)) {
+        expect(new Set(group.map((index) => slots[index])).size).toBe(1);
+      }
+      expect(groupByHashTag(keys)).toEqual([[0, 2], [1], [3], [4], [5]]);
+    });
+
+    it('charges both slots when both pass, with no CROSSSLOT error', async () => {
+      await expect(store.take([a(), b()], [slow(5), slow(3)], [1, 2], true)).resolves.toEqual([
+        4, 3_600_000, 0, 1, 7_200_000, 0,
+      ]);
+      const peek = await store.take([a(), b()], [slow(5), slow(3)], [1, 1], false);
+      expect(peek).toEqual([4, expect.any(Number), 0, 1, expect.any(Number), 0]);
+      expect(peek[4]).toBeGreaterThan(7_200_000 - 5_000);
+    });
+
+    it('a later slot denying gives the earlier slot its tokens back', async () => {
+      await store.take([a()], [slow(5)], [3], true);
+      await store.take([b()], [slow(1)], [1], true);
+      const denied = await store.take([a(), b()], [slow(5), slow(1)], [2, 1], true);
+      expect(denied.slice(0, 3)).toEqual([2, expect.any(Number), 0]);
+      expect(denied[1]).toBeGreaterThan(3 * 3_600_000 - 5_000);
+      expect(denied[1]).toBeLessThanOrEqual(3 * 3_600_000);
+      expect(denied[5]).toBeGreaterThan(3_590_000);
+      await expect(store.take([a()], [slow(5)], [1], false)).resolves.toEqual([
+        2,
+        expect.any(Number),
+        0,
+      ]);
+      await expect(client.strlen(a())).resolves.toBe(16);
+      const pttl = await client.pttl(a());
+      expect(pttl).toBeGreaterThan(3 * 3_600_000 - 5_000);
+      expect(pttl).toBeLessThanOrEqual(3 * 3_600_000);
+    });
+
+    it('a refund that empties the debt leaves no key (the bucket is full)', async () => {
+      await store.take([b()], [slow(1)], [1], true);
+      const denied = await store.take([a(), b()], [slow(5), slow(1)], [2, 1], true);
+      expect(denied.slice(0, 3)).toEqual([5, 0, 0]);
+      await expect(client.exists(a())).resolves.toBe(0);
+    });
+
+    it('an earlier slot denying charges no later slot', async () => {
+      await store.take([b()], [slow(1)], [1], true);
+      const denied = await store.take([b(), a()], [slow(1), slow(5)], [1, 1], true);
+      expect(denied[2]).toBeGreaterThan(0);
+      expect(denied.slice(3)).toEqual([5, 0, 0]);
+      await expect(client.exists(a())).resolves.toBe(0);
+    });
+
+    it('the service denies a multi-identity request all-or-nothing', async () => {
+      await store.take([b('shared')], [slow(1)], [1], true);
+      const keys = [a('own'), b('shared')];
+      const engine = new RateLimitEngine(resolveModuleOptions({ keyPrefix: prefix }), store);
+      const decision = await engine.decide({
+        keys,
+        names: ['own', 'shared'],
+        rules: [slow(2), slow(1)],
+        costs: [1, 1],
+        consume: true,
+        failureStrategy: 'closed',
+      });
+      expect(decision.allowed).toBe(false);
+      expect(decision.limits.map((limit) => limit.remaining)).toEqual([2, 0]);
+    });
   });
 });

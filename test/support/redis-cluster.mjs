@@ -2,6 +2,7 @@
 // Started lazily by the cluster test files (beforeAll), never by globalSetup.
 import { spawnSync } from 'node:child_process';
 import { createServer } from 'node:net';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { freePort, startRedisServer } from './redis-process.mjs';
 
 const READY_TIMEOUT_MS = 15_000;
@@ -86,7 +87,7 @@ async function waitForClusterOk(ports) {
   while (Date.now() < deadline) {
     const states = ports.map((port) => clusterCli(port, 'cluster', 'info'));
     if (states.every((info) => info.includes('cluster_state:ok'))) return;
-    await new Promise((resolve) => setTimeout(resolve, 100));
+    await sleep(100);
   }
   throw new Error(`cluster on ports ${ports.join(', ')} not ok within ${READY_TIMEOUT_MS} ms`);
 }

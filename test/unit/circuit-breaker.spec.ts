@@ -1,0 +1,191 @@
+import { RateLimitStoreError, type RateLimitStoreFailure } from 'nest-redis-rate-limit';
+import { CircuitBreakerStore } from '../../lib/stores/circuit-breaker.store.js';
+import type { RateLimitStore } from '../../lib/stores/rate-limit-store.interface.js';
+import { FakeClock } from '../support/fake-clock.js';
+
+const RULE = { capacity: 1, usPerToken: 1_000 };
+const REPLY = [0, 1, 0];
+
+/** A store whose next answers are scripted; counts the calls that reach it. */
+class ScriptedStore implements RateLimitStore {
+  readonly description = 'fake';
+  calls = 0;
+  failWith: RateLimitStoreFailure | undefined;
+
+  take(): Promise<number[]> {
+    this.calls += 1;
+    if (this.failWith === undefined) return Promise.resolve(REPLY);
+    return Promise.reject(new RateLimitStoreError(this.failWith, `fake ${this.failWith}`));
+  }
+  reset(): Promise<void> {
+    return this.take().then(() => undefined);
+  }
+  resetIdentity(): Promise<void> {
+    return this.take().then(() => undefined);
+  }
+}
+
+class RecordingLogger {
+  readonly lines: string[] = [];
+  warn(message: string): void {
+    this.lines.push(`warn ${message}`);
+  }
+  log(message: string): void {
+    this.lines.push(`log ${message}`);
+  }
+  debug(message: string): void {
+    this.lines.push(`debug ${message}`);
+  }
+}
+
+describe('CircuitBreakerStore', () => {
+  let clock: FakeClock;
+  let inner: ScriptedStore;
+  let logger: RecordingLogger;
+  let store: CircuitBreakerStore;
+
+  beforeEach(() => {
+    clock = new FakeClock();
+    inner = new ScriptedStore();
+    logger = new RecordingLogger();
+    store = new CircuitBreakerStore(
+      inner,
+      { failureThreshold: 3, cooldownMs: 1_000 },
+      clock,
+      logger,
+    );
+  });
+
+  const take = () => store.take(['k'], [RULE], [1], true);
+  const failTimes = async (n: number) => {
+    for (let i = 0; i < n; i++) await expect(take()).rejects.toBeInstanceOf(RateLimitStoreError);
+  };
+  const openCircuit = async () => {
+    inner.failWith = 'timeout';
+    await failTimes(3);
+    expect(store.breaker.state).toBe('open');
+  };
+
+  it('passes calls through and their replies while closed', async () => {
+    await expect(take()).resolves.toEqual(REPLY);
+    expect(inner.calls).toBe(1);
+    expect(store.breaker.state).toBe('closed');
+  });
+
+  it('stays closed below the threshold of consecutive failures', async () => {
+    inner.failWith = 'timeout';
+    await failTimes(2);
+    expect(store.breaker.state).toBe('closed');
+  });
+
+  it('restarts the count of consecutive failures after a success', async () => {
+    inner.failWith = 'unavailable';
+    await failTimes(2);
+    inner.failWith = undefined;
+    await take();
+    inner.failWith = 'unavailable';
+    await failTimes(2);
+    expect(store.breaker.state).toBe('closed');
+  });
+
+  it('opens after the threshold of timeouts and rejects at once without calling the store', async () => {
+    await openCircuit();
+    const callsWhenOpened = inner.calls;
+    const error = await take().catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(RateLimitStoreError);
+    expect((error as RateLimitStoreError).failure).toBe('unavailable');
+    expect((error as RateLimitStoreError).message).toMatch(/Circuit breaker open.*1000 ms/);
+    await expect(store.reset(['k'])).rejects.toBeInstanceOf(RateLimitStoreError);
+    await expect(store.resetIdentity('p:', 'id')).rejects.toBeInstanceOf(RateLimitStoreError);
+    expect(inner.calls).toBe(callsWhenOpened);
+  });
+
+  it('does not count error replies (Redis answered) as availability failures', async () => {
+    inner.failWith = 'error';
+    await failTimes(10);
+    expect(store.breaker.state).toBe('closed');
+    expect(inner.calls).toBe(10);
+  });
+
+  it('keeps rejecting until the cool-down has passed', async () => {
+    await openCircuit();
+    inner.failWith = undefined;
+    clock.advanceMs(999);
+    await expect(take()).rejects.toThrow(/Circuit breaker open.*1 ms/);
+    expect(store.breaker.state).toBe('open');
+  });
+
+  it('lets exactly one probe through when half-open, and closes on its success', async () => {
+    await openCircuit();
+    const before = inner.calls;
+    inner.failWith = undefined;
+    clock.advanceMs(1_000);
+    const probe = take();
+    expect(store.breaker.state).toBe('half-open');
+    await expect(take()).rejects.toThrow(/Circuit breaker open/);
+    await expect(probe).resolves.toEqual(REPLY);
+    expect(inner.calls).toBe(before + 1);
+    expect(store.breaker.state).toBe('closed');
+    await expect(take()).resolves.toEqual(REPLY);
+  });
+
+  it('re-opens for a full cool-down when the probe fails', async () => {
+    await openCircuit();
+    clock.advanceMs(1_000);
+    await expect(take()).rejects.toThrow(/fake timeout/);
+    expect(store.breaker.state).toBe('open');
+    clock.advanceMs(999);
+    const before = inner.calls;
+    await expect(take()).rejects.toThrow(/Circuit breaker open/);
+    expect(inner.calls).toBe(before);
+    clock.advanceMs(1);
+    inner.failWith = undefined;
+    await expect(take()).resolves.toEqual(REPLY);
+    expect(store.breaker.state).toBe('closed');
+  });
+
+  it('logs opening and closing once each, not per rejected request', async () => {
+    await openCircuit();
+    inner.failWith = undefined;
+    await failTimes(20);
+    clock.advanceMs(250);
+    await expect(take()).rejects.toThrow();
+    clock.advanceMs(750);
+    inner.failWith = 'timeout';
+    await expect(take()).rejects.toThrow(/fake timeout/);
+    clock.advanceMs(1_000);
+    inner.failWith = undefined;
+    await take();
+    const loud = logger.lines.filter((line) => !line.startsWith('debug'));
+    expect(loud).toEqual([
+      expect.stringMatching(/^warn Circuit breaker opened: 3 consecutive fake store failures/),
+      expect.stringMatching(
+        /^log Circuit breaker closed: fake store answered again after 2000 ms$/,
+      ),
+    ]);
+  });
+
+  it('forwards lifecycle hooks and the description to the wrapped store', async () => {
+    const hooks: string[] = [];
+    const withHooks = Object.assign(new ScriptedStore(), {
+      onModuleInit: () => {
+        hooks.push('init');
+        return Promise.resolve();
+      },
+      onModuleDestroy: () => {
+        hooks.push('destroy');
+        return Promise.resolve();
+      },
+    });
+    const wrapped = new CircuitBreakerStore(
+      withHooks,
+      { failureThreshold: 1, cooldownMs: 1 },
+      clock,
+      logger,
+    );
+    await wrapped.onModuleInit();
+    await wrapped.onModuleDestroy();
+    expect(hooks).toEqual(['init', 'destroy']);
+    expect(wrapped.description).toBe('fake');
+  });
+});

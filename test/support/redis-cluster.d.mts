@@ -11,5 +11,8 @@ export interface RedisClusterProcesses {
   stop(): Promise<void>;
 }
 
-export function startRedisCluster(options?: { masters?: number }): Promise<RedisClusterProcesses>;
+export function startRedisCluster(options?: {
+  masters?: number;
+  replicas?: number;
+}): Promise<RedisClusterProcesses>;
 export function clusterCli(port: number, ...args: readonly string[]): string;

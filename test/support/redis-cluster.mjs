@@ -8,14 +8,14 @@ import { freePort, startRedisServer } from './redis-process.mjs';
 const READY_TIMEOUT_MS = 15_000;
 
 /**
- * Starts `masters` redis-server processes with cluster mode on, joins them with
- * `redis-cli --cluster create`, and waits until every node reports cluster_state:ok.
- * Returns { nodes: [{ host, port }], servers, stop() }.
+ * Starts `masters * (1 + replicas)` redis-server processes with cluster mode on, joins them with
+ * `redis-cli --cluster create` (which gives each master `replicas` replicas), and waits until
+ * every node reports cluster_state:ok. Returns { nodes: [{ host, port }], servers, stop() }.
  */
-export async function startRedisCluster({ masters = 3 } = {}) {
+export async function startRedisCluster({ masters = 3, replicas = 0 } = {}) {
   const servers = [];
   try {
-    for (let i = 0; i < masters; i++) {
+    for (let i = 0; i < masters * (1 + replicas); i++) {
       const port = await freeClusterPort();
       servers.push(
         await startRedisServer({
@@ -34,7 +34,14 @@ export async function startRedisCluster({ masters = 3 } = {}) {
     const addresses = servers.map((server) => `127.0.0.1:${server.port}`);
     const create = spawnSync(
       'redis-cli',
-      ['--cluster', 'create', ...addresses, '--cluster-replicas', '0', '--cluster-yes'],
+      [
+        '--cluster',
+        'create',
+        ...addresses,
+        '--cluster-replicas',
+        String(replicas),
+        '--cluster-yes',
+      ],
       { encoding: 'utf8', timeout: READY_TIMEOUT_MS },
     );
     if (create.status !== 0) {
@@ -86,7 +93,13 @@ async function waitForClusterOk(ports) {
   const deadline = Date.now() + READY_TIMEOUT_MS;
   while (Date.now() < deadline) {
     const states = ports.map((port) => clusterCli(port, 'cluster', 'info'));
-    if (states.every((info) => info.includes('cluster_state:ok'))) return;
+    const links = ports.map((port) => clusterCli(port, 'info', 'replication'));
+    if (
+      states.every((info) => info.includes('cluster_state:ok')) &&
+      links.every((info) => info.includes('role:master') || info.includes('master_link_status:up'))
+    ) {
+      return;
+    }
     await sleep(100);
   }
   throw new Error(`cluster on ports ${ports.join(', ')} not ok within ${READY_TIMEOUT_MS} ms`);

@@ -32,6 +32,13 @@ export interface RateLimitModuleOptions {
   ipv6Subnet?: number;
   /** Most buckets the memory store keeps; the least recently used beyond it are evicted. @default 100000 */
   memoryStoreMaxKeys?: number;
+  /**
+   * Stop calling Redis for `cooldownMs` after `failureThreshold` consecutive timeouts or
+   * connection failures, so no request pays the timeout while Redis is known down (the failure
+   * strategy decides at once); then one probe request tries Redis again. `false` turns it off.
+   * @default { failureThreshold: 5, cooldownMs: 1000 }
+   */
+  circuitBreaker?: { failureThreshold?: number; cooldownMs?: number } | false;
 }
 
 /** What an async factory may return: options that shape the module itself stay out. */

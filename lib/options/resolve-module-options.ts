@@ -1,4 +1,5 @@
 import { RateLimitConfigError } from '../errors/rate-limit-config.error.js';
+import { type CircuitBreakerSettings, DEFAULT_CIRCUIT_BREAKER } from '../stores/circuit-breaker.js';
 import { toIdentityResolver } from '../keys/identity-resolver.js';
 import { DEFAULT_MODULE_OPTIONS } from '../rate-limit.constants.js';
 import type { RateLimitModuleOptions } from './rate-limit-module-options.interface.js';
@@ -85,6 +86,7 @@ export function resolveModuleOptions(options: RateLimitModuleOptions = {}): Reso
       `memoryStoreMaxKeys must be a positive integer (got ${describeValue(memoryStoreMaxKeys)})`,
     );
   }
+  const circuitBreaker = resolveCircuitBreaker(input.circuitBreaker, problems);
   let defaultLimits: readonly ResolvedLimit[] | undefined;
   if (input.defaultLimit !== undefined) {
     try {
@@ -109,5 +111,36 @@ export function resolveModuleOptions(options: RateLimitModuleOptions = {}): Reso
     headers: headers as boolean,
     ipv6Subnet: ipv6Subnet as number,
     memoryStoreMaxKeys: memoryStoreMaxKeys as number,
+    circuitBreaker,
+  });
+}
+
+function resolveCircuitBreaker(value: unknown, problems: string[]): CircuitBreakerSettings | false {
+  if (value === false) return false;
+  if (value === undefined) return DEFAULT_CIRCUIT_BREAKER;
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+    problems.push(`circuitBreaker must be an object or false (got ${describeValue(value)})`);
+    return DEFAULT_CIRCUIT_BREAKER;
+  }
+  const input = value as Partial<Record<keyof CircuitBreakerSettings, unknown>>;
+  const failureThreshold = input.failureThreshold ?? DEFAULT_CIRCUIT_BREAKER.failureThreshold;
+  if (
+    typeof failureThreshold !== 'number' ||
+    !Number.isInteger(failureThreshold) ||
+    failureThreshold < 1
+  ) {
+    problems.push(
+      `circuitBreaker.failureThreshold must be a positive integer (got ${describeValue(failureThreshold)})`,
+    );
+  }
+  const cooldownMs = input.cooldownMs ?? DEFAULT_CIRCUIT_BREAKER.cooldownMs;
+  if (typeof cooldownMs !== 'number' || !Number.isInteger(cooldownMs) || cooldownMs < 1) {
+    problems.push(
+      `circuitBreaker.cooldownMs must be a positive integer (got ${describeValue(cooldownMs)})`,
+    );
+  }
+  return Object.freeze({
+    failureThreshold: failureThreshold as number,
+    cooldownMs: cooldownMs as number,
   });
 }

@@ -1,3 +1,4 @@
+import type { CircuitBreakerSettings } from '../stores/circuit-breaker.js';
 import type { FailureStrategy } from './limit-options.interface.js';
 import type { RateLimitModuleOptions } from './rate-limit-module-options.interface.js';
 import type { ResolvedLimit } from './resolved-limit.interface.js';
@@ -14,4 +15,5 @@ export interface ResolvedModuleOptions {
   readonly headers: boolean;
   readonly ipv6Subnet: number;
   readonly memoryStoreMaxKeys: number;
+  readonly circuitBreaker: CircuitBreakerSettings | false;
 }

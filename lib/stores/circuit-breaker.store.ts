@@ -35,7 +35,11 @@ export class CircuitBreakerStore implements RateLimitStore, OnModuleInit, OnModu
     ),
   ) {
     this.breaker = new CircuitBreaker(settings, clock, (from, to) => this.logChange(from, to));
+    // Reconnected: probe at the next decision rather than wait out the cool-down.
+    inner.client?.on('ready', this.onReady);
   }
+
+  private readonly onReady = (): void => this.breaker.endCooldown();
 
   get description(): string {
     return this.inner.description;
@@ -68,6 +72,7 @@ export class CircuitBreakerStore implements RateLimitStore, OnModuleInit, OnModu
   }
 
   async onModuleDestroy(): Promise<void> {
+    this.inner.client?.off('ready', this.onReady);
     await this.inner.onModuleDestroy?.();
   }
 

@@ -8,6 +8,12 @@ export interface CircuitBreakerSettings {
   readonly cooldownMs: number;
 }
 
+/** Defaults of the `circuitBreaker` module option. */
+export const DEFAULT_CIRCUIT_BREAKER: CircuitBreakerSettings = Object.freeze({
+  failureThreshold: 5,
+  cooldownMs: 1_000,
+});
+
 export type CircuitState = 'closed' | 'open' | 'half-open';
 
 /** What the breaker says about a call about to be made. */
@@ -47,6 +53,11 @@ export class CircuitBreaker {
     if (this.currentState !== 'open') return 0;
     const elapsedMs = (this.clock.nowUs() - this.openedAtUs) / 1000;
     return Math.max(0, Math.ceil(this.settings.cooldownMs - elapsedMs));
+  }
+
+  /** Ends an open circuit's cool-down now (the store signalled it is back): the next call probes. */
+  endCooldown(): void {
+    if (this.currentState === 'open') this.openedAtUs = Number.NEGATIVE_INFINITY;
   }
 
   recordSuccess(): void {

@@ -2,6 +2,8 @@ import { Logger } from '@nestjs/common';
 import { type Cluster, Redis, type RedisOptions } from 'ioredis';
 import { RATE_LIMIT_LOG_CONTEXT } from '../rate-limit.constants.js';
 import type { RateLimitModuleOptions } from '../options/rate-limit-module-options.interface.js';
+import type { CircuitBreakerSettings } from './circuit-breaker.js';
+import { CircuitBreakerStore } from './circuit-breaker.store.js';
 import { createClusterClient, isClusterConfig } from './cluster-client.js';
 import { MemoryRateLimitStore } from './memory.store.js';
 import { logClientErrors, RedisRateLimitStore } from './redis.store.js';
@@ -22,6 +24,8 @@ export interface StoreSettings {
   readonly redis: RateLimitModuleOptions['redis'];
   readonly timeoutMs: number;
   readonly memoryStoreMaxKeys: number;
+  /** Wraps a Redis store in a circuit breaker; absent or false, the store is used bare. */
+  readonly circuitBreaker?: CircuitBreakerSettings | false;
 }
 
 export function createStore(settings: StoreSettings): RateLimitStore {
@@ -33,7 +37,9 @@ export function createStore(settings: StoreSettings): RateLimitStore {
     );
     return new MemoryRateLimitStore(settings.memoryStoreMaxKeys);
   }
-  if (isClient(redis)) return new RedisRateLimitStore(redis, false, settings.timeoutMs);
+  if (isClient(redis)) {
+    return withBreaker(new RedisRateLimitStore(redis, false, settings.timeoutMs), settings);
+  }
 
   const client = isClusterConfig(redis)
     ? createClusterClient(redis)
@@ -41,7 +47,14 @@ export function createStore(settings: StoreSettings): RateLimitStore {
       ? new Redis(redis, OWN_CLIENT_OPTIONS)
       : new Redis({ ...withoutReplyMapping(redis), ...OWN_CLIENT_OPTIONS });
   logClientErrors(client, logger);
-  return new RedisRateLimitStore(client, true, settings.timeoutMs);
+  return withBreaker(new RedisRateLimitStore(client, true, settings.timeoutMs), settings);
+}
+
+function withBreaker(store: RedisRateLimitStore, settings: StoreSettings): RateLimitStore {
+  const breaker = settings.circuitBreaker;
+  return breaker === undefined || breaker === false
+    ? store
+    : new CircuitBreakerStore(store, breaker);
 }
 
 /** A client the user passes in: recognised by what we call on it, not by class or instanceof. */

@@ -1,3 +1,5 @@
+import { EventEmitter } from 'node:events';
+import type { Redis } from 'ioredis';
 import { RateLimitStoreError, type RateLimitStoreFailure } from 'nest-redis-rate-limit';
 import { CircuitBreakerStore } from '../../lib/stores/circuit-breaker.store.js';
 import type { RateLimitStore } from '../../lib/stores/rate-limit-store.interface.js';
@@ -187,5 +189,25 @@ describe('CircuitBreakerStore', () => {
     await wrapped.onModuleDestroy();
     expect(hooks).toEqual(['init', 'destroy']);
     expect(wrapped.description).toBe('fake');
+  });
+
+  it('probes at the next call, before the cool-down ends, once the client reports ready', async () => {
+    const client = new EventEmitter();
+    inner = Object.assign(new ScriptedStore(), { client: client as unknown as Redis });
+    store = new CircuitBreakerStore(
+      inner,
+      { failureThreshold: 1, cooldownMs: 60_000 },
+      clock,
+      logger,
+    );
+    inner.failWith = 'unavailable';
+    await expect(take()).rejects.toThrow(/fake unavailable/);
+    await expect(take()).rejects.toThrow(/Circuit breaker open/);
+    inner.failWith = undefined;
+    client.emit('ready');
+    await expect(take()).resolves.toEqual(REPLY);
+    expect(store.breaker.state).toBe('closed');
+    await store.onModuleDestroy();
+    expect(client.listenerCount('ready')).toBe(0);
   });
 });

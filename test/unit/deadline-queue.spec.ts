@@ -1,4 +1,5 @@
 import { setTimeout as sleep } from 'node:timers/promises';
+import { jest } from '@jest/globals';
 import { DeadlineQueue } from '../../lib/stores/deadline-queue.js';
 
 class TimeoutError extends Error {}
@@ -50,12 +51,19 @@ describe('DeadlineQueue', () => {
     ]);
   });
 
-  it('leaves no timer running once nothing is pending', async () => {
-    const timers = () => process.getActiveResourcesInfo().filter((kind) => kind === 'Timeout');
-    const before = timers().length;
-    const queue = new DeadlineQueue(10, () => new TimeoutError());
-    await expect(queue.race(never())).rejects.toBeInstanceOf(TimeoutError);
-    await sleep(30);
-    expect(timers().length).toBeLessThanOrEqual(before);
+  it('stops its one shared timer once nothing is pending', async () => {
+    const setSpy = jest.spyOn(globalThis, 'setInterval');
+    const clearSpy = jest.spyOn(globalThis, 'clearInterval');
+    try {
+      const queue = new DeadlineQueue(10, () => new TimeoutError());
+      await expect(
+        Promise.allSettled([queue.race(never()), queue.race(never()), queue.race(never())]),
+      ).resolves.toHaveLength(3);
+      expect(setSpy).toHaveBeenCalledTimes(1);
+      expect(clearSpy).toHaveBeenCalledWith(setSpy.mock.results[0]!.value);
+    } finally {
+      setSpy.mockRestore();
+      clearSpy.mockRestore();
+    }
   });
 });

@@ -8,6 +8,7 @@ import {
 } from 'nest-redis-rate-limit';
 import { resolveModuleOptions } from '../../lib/options/resolve-module-options.js';
 import { RateLimitEngine } from '../../lib/rate-limit.engine.js';
+import { hashIdentity } from '../../lib/keys/bucket-identity.js';
 import { groupByHashTag } from '../../lib/stores/cluster-hash-tag.js';
 import { createStore } from '../../lib/stores/create-store.js';
 import { type RedisClusterProcesses, startRedisCluster } from '../support/redis-cluster.mjs';
@@ -53,6 +54,13 @@ describe('Redis Cluster (3 masters on loopback)', () => {
     expect(client.isCluster).toBe(true);
     expect(client.status).toBe('ready');
     expect(client.nodes('master')).toHaveLength(3);
+  });
+
+  it('options accept a Cluster the user owns, and reject an empty node list', () => {
+    expect(resolveModuleOptions({ redis: client }).redis).toBe(client);
+    expect(() => resolveModuleOptions({ redis: { cluster: [] } })).toThrow(
+      /redis\.cluster must be a non-empty array of nodes/,
+    );
   });
 
   it('passes a burst of capacity, then denies with about one token time to wait', async () => {
@@ -111,7 +119,10 @@ describe('Redis Cluster (3 masters on loopback)', () => {
 
   it('3,000 identities spread evenly: each master holds 25-42% of the buckets', async () => {
     const limit = { capacity: 10, refill: '1/hour' };
-    const identities = Array.from({ length: 3_000 }, (_, i) => `user:${i}`);
+    // Sequential user ids split exactly evenly (CRC16 is linear): use IPs and API-key hashes.
+    const identities = Array.from({ length: 3_000 }, (_, i) =>
+      i % 2 === 0 ? `ip:10.0.${i >> 8}.${i & 255}` : `key:${hashIdentity(String(i))}`,
+    );
     for (let start = 0; start < identities.length; start += 250) {
       const batch = identities.slice(start, start + 250);
       const decisions = await Promise.all(batch.map((user) => service.consume(user, limit)));

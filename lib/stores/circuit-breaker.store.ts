@@ -19,8 +19,8 @@ export type BreakableStore = RateLimitStore &
  * Wraps a store with a circuit breaker, so that while Redis is known to be down a decision
  * costs no timeout: after `failureThreshold` consecutive timeouts or unavailable replies, calls
  * are rejected at once with RateLimitStoreError('unavailable') for `cooldownMs`, then one probe
- * goes through. Only availability failures count: an error reply (OOM, WRONGTYPE) proves Redis
- * answered, so it resets the count like a success does.
+ * goes through. Only availability failures (timeout, unavailable) count; other errors (OOM,
+ * WRONGTYPE, a dropped connection) are neutral, and close the circuit only as a probe's answer.
  */
 export class CircuitBreakerStore implements RateLimitStore, OnModuleInit, OnModuleDestroy {
   readonly breaker: CircuitBreaker;
@@ -89,7 +89,7 @@ export class CircuitBreakerStore implements RateLimitStore, OnModuleInit, OnModu
       return result;
     } catch (error) {
       if (isAvailabilityFailure(error)) this.breaker.recordFailure();
-      else this.breaker.recordSuccess();
+      else this.breaker.recordError();
       throw error;
     }
   }

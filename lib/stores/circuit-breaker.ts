@@ -65,6 +65,15 @@ export class CircuitBreaker {
     if (this.currentState !== 'closed') this.moveTo('closed');
   }
 
+  /**
+   * An error reply that is not about availability: it neither counts nor resets the failures,
+   * since a dropped connection can surface as one; but a probe that gets one shows the store
+   * answers, so it closes the circuit.
+   */
+  recordError(): void {
+    if (this.currentState === 'half-open') this.recordSuccess();
+  }
+
   recordFailure(): void {
     if (this.currentState === 'half-open') {
       this.open();

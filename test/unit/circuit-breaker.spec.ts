@@ -102,11 +102,29 @@ describe('CircuitBreakerStore', () => {
     expect(inner.calls).toBe(callsWhenOpened);
   });
 
-  it('does not count error replies (Redis answered) as availability failures', async () => {
+  it('does not open on error replies (Redis answered), however many', async () => {
     inner.failWith = 'error';
     await failTimes(10);
     expect(store.breaker.state).toBe('closed');
     expect(inner.calls).toBe(10);
+  });
+
+  it('does not restart the count of consecutive failures on an error reply', async () => {
+    inner.failWith = 'unavailable';
+    await failTimes(2);
+    inner.failWith = 'error';
+    await failTimes(1);
+    inner.failWith = 'timeout';
+    await failTimes(1);
+    expect(store.breaker.state).toBe('open');
+  });
+
+  it('closes when the half-open probe gets an error reply, which shows the store answers', async () => {
+    await openCircuit();
+    clock.advanceMs(1_000);
+    inner.failWith = 'error';
+    await expect(take()).rejects.toThrow(/fake error/);
+    expect(store.breaker.state).toBe('closed');
   });
 
   it('keeps rejecting until the cool-down has passed', async () => {

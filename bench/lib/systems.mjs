@@ -1,0 +1,106 @@
+// Each system under test: setup(profile) -> { decide(key) -> Promise<boolean allowed>, close() }.
+// profile: { capacity, perMs } — capacity tokens, one token back every perMs milliseconds.
+import { URL } from 'node:url';
+import { readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { Redis } from 'ioredis';
+import 'reflect-metadata';
+import { NestFactory } from '@nestjs/core';
+import { Module } from '@nestjs/common';
+import { RateLimitModule, RateLimitService } from '../../dist/index.js';
+
+const require = createRequire(import.meta.url);
+const { RateLimiterRedis } = require('rate-limiter-flexible');
+const { ThrottlerStorageRedisService } = require('@nest-lab/throttler-storage-redis');
+
+const CEILING_LUA = readFileSync(new URL('./ceiling.lua', import.meta.url), 'utf8');
+
+async function client(url, extra = {}) {
+  const redis = new Redis(url, { lazyConnect: true, ...extra });
+  await redis.connect();
+  return redis;
+}
+
+function ceiling(autoPipelining) {
+  return async (url, profile, prefix) => {
+    const redis = await client(url, { enableAutoPipelining: autoPipelining });
+    redis.defineCommand('benchCeiling', { numberOfKeys: 1, lua: CEILING_LUA });
+    return {
+      decide: async (key) =>
+        (await redis.benchCeiling(prefix + key, profile.capacity, profile.perMs)) === 1,
+      close: () => redis.quit(),
+    };
+  };
+}
+
+async function library(url, profile, prefix) {
+  class BenchModule {}
+  Module({ imports: [RateLimitModule.forRoot({ redis: url, keyPrefix: prefix, global: false })] })(
+    BenchModule,
+  );
+  return libraryWith(BenchModule, profile);
+}
+
+async function libraryWith(BenchModule, profile) {
+  const app = await NestFactory.createApplicationContext(BenchModule, { logger: false });
+  await app.init();
+  const service = app.get(RateLimitService);
+  const limit = { capacity: profile.capacity, refill: { tokens: 1, intervalMs: profile.perMs } };
+  return {
+    decide: async (key) => (await service.consume(key, limit)).allowed,
+    close: () => app.close(),
+  };
+}
+
+function rlf(block) {
+  return async (url, profile, prefix) => {
+    const redis = await client(url);
+    const durationS = Math.ceil((profile.capacity * profile.perMs) / 1000);
+    const limiter = new RateLimiterRedis({
+      storeClient: redis,
+      keyPrefix: prefix,
+      points: profile.capacity,
+      duration: durationS,
+      ...(block
+        ? { inMemoryBlockOnConsumed: profile.capacity + 1, inMemoryBlockDuration: durationS }
+        : {}),
+    });
+    return {
+      decide: (key) =>
+        limiter.consume(key).then(
+          () => true,
+          (rejection) => {
+            if (rejection instanceof Error) throw rejection;
+            return false;
+          },
+        ),
+      close: () => redis.quit(),
+    };
+  };
+}
+
+async function nestLab(url, profile, prefix) {
+  const redis = await client(url);
+  const storage = new ThrottlerStorageRedisService(redis);
+  const ttl = profile.capacity * profile.perMs;
+  return {
+    decide: async (key) =>
+      !(await storage.increment(prefix + key, ttl, profile.capacity, ttl, 'default')).isBlocked,
+    close: () => redis.quit(),
+  };
+}
+
+/** Name shown in tables -> factory(url, profile, prefix). `deniedOnly` systems run in the denied mode only. */
+export const SYSTEMS = [
+  { name: 'ceiling (EVALSHA, no auto-pipelining)', id: 'ceiling', setup: ceiling(false) },
+  { name: 'ceiling (EVALSHA, auto-pipelining)', id: 'ceiling-ap', setup: ceiling(true) },
+  { name: 'nest-redis-rate-limit consume()', id: 'library', setup: library },
+  { name: 'rate-limiter-flexible RateLimiterRedis', id: 'rlf', setup: rlf(false) },
+  {
+    name: 'rate-limiter-flexible + inMemoryBlockOnConsumed',
+    id: 'rlf-block',
+    setup: rlf(true),
+    deniedOnly: true,
+  },
+  { name: '@nest-lab/throttler-storage-redis increment()', id: 'nestlab', setup: nestLab },
+];

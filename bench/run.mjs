@@ -1,0 +1,142 @@
+// npm run bench [-- --quick]: starts its own redis-server on a free loopback port, runs every
+// system interleaved within each repetition, and writes bench/RESULTS.md (+ results.json).
+import process from 'node:process';
+import { URL } from 'node:url';
+import { writeFileSync } from 'node:fs';
+import { cpus } from 'node:os';
+import { Redis } from 'ioredis';
+import { startRedisServer } from '../test/support/redis-process.mjs';
+import { runLoad } from './lib/load.mjs';
+import { measureMemory } from './lib/memory.mjs';
+import { redisBenchmark } from './lib/redis-benchmark.mjs';
+import { perDecision, redisCounters } from './lib/redis-stats.mjs';
+import { renderReport } from './lib/report.mjs';
+import { SYSTEMS } from './lib/systems.mjs';
+
+const quick = process.argv.includes('--quick');
+const CONFIG = quick
+  ? {
+      reps: 3,
+      callsC1: 2_000,
+      calls: 10_000,
+      warmup: 1_000,
+      identities: 20_000,
+      concurrencies: [1, 64, 256],
+    }
+  : {
+      reps: 3,
+      callsC1: 20_000,
+      calls: 200_000,
+      warmup: 5_000,
+      identities: 100_000,
+      concurrencies: [1, 64, 256],
+    };
+const KEY_SPREADS = [1, 10_000];
+const PROFILES = {
+  allowed: { capacity: 1_000_000, perMs: 1_000 },
+  denied: { capacity: 1, perMs: 3_600_000 },
+};
+
+const started = Date.now();
+const server = await startRedisServer();
+const url = `redis://127.0.0.1:${server.port}`;
+const admin = new Redis(url);
+try {
+  const redisVersion = /redis_version:(\S+)/.exec(await admin.info('server'))[1];
+  const instances = {};
+  for (const mode of Object.keys(PROFILES)) {
+    for (const system of SYSTEMS) {
+      if (system.deniedOnly && mode !== 'denied') continue;
+      instances[`${mode}/${system.id}`] = await system.setup(
+        url,
+        PROFILES[mode],
+        `b:${mode}:${system.id}:`,
+      );
+    }
+  }
+  const cells = [];
+  for (const mode of Object.keys(PROFILES))
+    for (const keys of KEY_SPREADS)
+      for (const concurrency of CONFIG.concurrencies) cells.push({ mode, keys, concurrency });
+
+  const runs = [];
+  for (let rep = 0; rep < CONFIG.reps; rep++) {
+    for (const [cellIndex, cell] of cells.entries()) {
+      const systems = SYSTEMS.filter((system) => !system.deniedOnly || cell.mode === 'denied');
+      // Rotate the order each repetition so no system always runs first or last.
+      const ordered = systems.map((_, i) => systems[(i + rep + cellIndex) % systems.length]);
+      for (const system of ordered) {
+        const { decide } = instances[`${cell.mode}/${system.id}`];
+        const prefix = `c${cell.concurrency}k${cell.keys}:`;
+        const calls = cell.concurrency === 1 ? CONFIG.callsC1 : CONFIG.calls;
+        const prime = cell.mode === 'denied' && rep === 0 ? cell.keys : 0;
+        await runLoad(decide, { ...cell, prefix, calls: CONFIG.warmup + prime, record: false });
+        const before = await redisCounters(admin);
+        const result = await runLoad(decide, { ...cell, prefix, calls });
+        const after = await redisCounters(admin);
+        runs.push({
+          rep,
+          ...cell,
+          system: system.id,
+          ...result,
+          ...perDecision(before, after, calls),
+        });
+      }
+      process.stdout.write(
+        `rep ${rep + 1}/${CONFIG.reps} ${cell.mode} keys=${cell.keys} C=${cell.concurrency}\n`,
+      );
+    }
+  }
+  for (const instance of Object.values(instances)) await instance.close();
+
+  const memory = {};
+  for (const system of SYSTEMS.filter((s) => !s.deniedOnly && s.id !== 'ceiling-ap')) {
+    memory[system.id] = await measureMemory(admin, url, system, CONFIG.identities);
+    process.stdout.write(
+      `memory ${system.id}: ${memory[system.id].bytesPerIdentity.toFixed(1)} B/identity\n`,
+    );
+  }
+
+  const sha = await admin.script(
+    'LOAD',
+    (await import('node:fs')).readFileSync(new URL('./lib/ceiling.lua', import.meta.url), 'utf8'),
+  );
+  const redisBench = [1, 16].map((pipeline) => ({
+    pipeline,
+    ...redisBenchmark(server.port, sha, {
+      requests: quick ? 50_000 : 200_000,
+      clients: 64,
+      pipeline,
+      keys: 10_000,
+    }),
+  }));
+
+  const meta = {
+    quick,
+    config: CONFIG,
+    profiles: PROFILES,
+    node: process.version,
+    redis: redisVersion,
+    cpus: cpus().length,
+    cpuModel: cpus()[0]?.model ?? 'unknown',
+    date: new Date().toISOString(),
+    durationS: Math.round((Date.now() - started) / 1000),
+  };
+  const json = {
+    meta,
+    runs,
+    memory,
+    redisBench,
+    systems: SYSTEMS.map(({ id, name }) => ({ id, name })),
+  };
+  const suffix = '';
+  writeFileSync(
+    new URL(`./results/results${suffix}.json`, import.meta.url),
+    JSON.stringify(json, null, 1),
+  );
+  writeFileSync(new URL(`./RESULTS${suffix}.md`, import.meta.url), renderReport(json));
+  process.stdout.write(`done in ${meta.durationS} s: bench/RESULTS${suffix}.md\n`);
+} finally {
+  admin.disconnect();
+  await server.stop();
+}

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import request from 'supertest';
-import { RateLimitStore, type RedisRateLimitStore } from 'nest-redis-rate-limit';
+import { RateLimitStore } from 'nest-redis-rate-limit';
 import { AppModule } from '../../sample-app/src/app.module.js';
 import { ADAPTERS, type RunningApp, startApp } from '../support/app-factory.js';
 import { freePort, type RedisServerProcess, startRedisServer } from '../support/redis-process.mjs';
@@ -9,12 +9,14 @@ const LOGIN = { username: 'demo', password: 'demo' };
 
 /** Polls (bounded) until the module's client reports the wanted state. */
 async function waitForStatus(app: RunningApp, ready: boolean): Promise<void> {
-  const store = app.app.get<RedisRateLimitStore>(RateLimitStore);
+  // The Redis store, bare or wrapped (circuit breaker), exposes its client.
+  const { client } = app.app.get<{ client?: { status: string } }>(RateLimitStore);
+  if (client === undefined) throw new Error('the store has no Redis client');
   for (let i = 0; i < 150; i++) {
-    if ((store.client.status === 'ready') === ready) return;
+    if ((client.status === 'ready') === ready) return;
     await new Promise((resolve) => setTimeout(resolve, 20));
   }
-  throw new Error(`client status stayed ${store.client.status}`);
+  throw new Error(`client status stayed ${client.status}`);
 }
 
 describe.each(ADAPTERS)('sample app on %s when Redis is down', (adapter) => {

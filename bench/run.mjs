@@ -2,18 +2,19 @@
 // system interleaved within each repetition, and writes bench/RESULTS.md (+ results.json).
 import process from 'node:process';
 import { URL } from 'node:url';
-import { writeFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
 import { cpus } from 'node:os';
 import { Redis } from 'ioredis';
 import { startRedisServer } from '../test/support/redis-process.mjs';
 import { runLoad } from './lib/load.mjs';
+import { writeOutputs } from './lib/outputs.mjs';
 import { measureMemory } from './lib/memory.mjs';
 import { redisBenchmark } from './lib/redis-benchmark.mjs';
 import { perDecision, redisCounters } from './lib/redis-stats.mjs';
-import { renderReport } from './lib/report.mjs';
 import { SYSTEMS } from './lib/systems.mjs';
 
 const quick = process.argv.includes('--quick');
+const callsArg = process.argv.find((arg) => arg.startsWith('--calls='));
 const CONFIG = quick
   ? {
       reps: 3,
@@ -25,12 +26,13 @@ const CONFIG = quick
     }
   : {
       reps: 3,
-      callsC1: 20_000,
-      calls: 200_000,
-      warmup: 5_000,
+      callsC1: 10_000,
+      calls: 50_000,
+      warmup: 2_000,
       identities: 100_000,
       concurrencies: [1, 64, 256],
     };
+if (callsArg) CONFIG.calls = Number(callsArg.slice('--calls='.length));
 const KEY_SPREADS = [1, 10_000];
 const PROFILES = {
   allowed: { capacity: 1_000_000, perMs: 1_000 },
@@ -121,6 +123,7 @@ try {
     cpuModel: cpus()[0]?.model ?? 'unknown',
     date: new Date().toISOString(),
     durationS: Math.round((Date.now() - started) / 1000),
+    commit: gitDescribe(),
   };
   const json = {
     meta,
@@ -129,14 +132,21 @@ try {
     redisBench,
     systems: SYSTEMS.map(({ id, name }) => ({ id, name })),
   };
-  const suffix = '';
-  writeFileSync(
-    new URL(`./results/results${suffix}.json`, import.meta.url),
-    JSON.stringify(json, null, 1),
-  );
-  writeFileSync(new URL(`./RESULTS${suffix}.md`, import.meta.url), renderReport(json));
-  process.stdout.write(`done in ${meta.durationS} s: bench/RESULTS${suffix}.md\n`);
+  writeOutputs(json);
+  process.stdout.write(`done in ${meta.durationS} s: bench/RESULTS.md\n`);
 } finally {
   admin.disconnect();
   await server.stop();
+}
+
+function gitDescribe() {
+  try {
+    const head = execFileSync('git', ['rev-parse', '--short', 'HEAD'], { encoding: 'utf8' }).trim();
+    const dirty =
+      execFileSync('git', ['status', '--porcelain', '--', 'lib'], { encoding: 'utf8' }).trim() !==
+      '';
+    return dirty ? `${head} + uncommitted lib/ changes` : head;
+  } catch {
+    return 'unknown';
+  }
 }

@@ -55,7 +55,7 @@ export function renderReport({ meta, runs, memory, redisBench, systems }) {
       'The machine was shared with other processes (test suites of parallel work) during the run: absolute numbers are ' +
       'noisy; compare the ratios (measured in the same repetition) and read their spread.',
     '',
-    `Versions: nest-redis-rate-limit ${JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')).version} (dist/), ` +
+    `Versions: nest-redis-rate-limit ${JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')).version} (dist/ built from ${meta.commit ?? 'unknown'}), ` +
       `ioredis ${versionOf('ioredis')}, @nestjs/core ${versionOf('@nestjs/core')}, rate-limiter-flexible ${versionOf('rate-limiter-flexible')}, ` +
       `@nestjs/throttler ${versionOf('@nestjs/throttler')}, @nest-lab/throttler-storage-redis ${versionOf('@nest-lab/throttler-storage-redis')}.`,
     '',
@@ -69,6 +69,16 @@ export function renderReport({ meta, runs, memory, redisBench, systems }) {
       'Redis CPU = used_cpu_user+sys delta per decision; round trips = EVALSHA+EVAL calls per decision; ' +
       'cmds = every command Redis counted per decision (including those inside scripts).',
     '',
+    '## Reproduce',
+    '',
+    '```sh',
+    'npm ci && npm ci --prefix bench --legacy-peer-deps   # bench deps: @nest-lab/throttler-storage-redis peers exclude Nest 12',
+    'npm run bench               # full run (builds dist/ first), writes bench/RESULTS.md',
+    'npm run bench -- --quick    # under 2 minutes',
+    'node bench/render.mjs       # re-render RESULTS.md and charts from bench/results/results.json',
+    '```',
+    '',
+    ...summary({ meta, ratio, stat, systems, name }),
   );
 
   for (const mode of ['allowed', 'denied']) {
@@ -133,6 +143,32 @@ export function renderReport({ meta, runs, memory, redisBench, systems }) {
   out.push('');
   out.push(...targets({ ratio, stat, memory }));
   return out.join('\n') + '\n';
+}
+
+function summary({ meta, ratio, stat, systems, name }) {
+  const lines = [
+    '## Summary: 10,000 keys, decisions/s as a ratio to the ceiling (EVALSHA, no auto-pipelining), median (spread)',
+    '',
+    '![mostly-allowed](results/chart-allowed-10000-keys.svg) ![mostly-denied](results/chart-denied-10000-keys.svg)',
+    '',
+  ];
+  const columns = [];
+  for (const mode of ['allowed', 'denied'])
+    for (const c of meta.config.concurrencies) columns.push({ mode, c });
+  lines.push(`| system | ${columns.map(({ mode, c }) => `${mode} C=${c}`).join(' | ')} |`);
+  lines.push(`|---|${columns.map(() => '---:').join('|')}|`);
+  for (const { id } of systems) {
+    const cells = columns.map(({ mode, c }) => {
+      const r = ratio(mode, 10_000, c, id, 'ceiling');
+      return r ? `${fmt(r.median, 2)} (${fmt(r.spread, 2)})` : '–';
+    });
+    lines.push(`| ${name[id]} | ${cells.join(' | ')} |`);
+  }
+  const ceilingRate = columns.map(({ mode, c }) =>
+    int(stat(mode, 10_000, c, 'ceiling', 'perSecond')),
+  );
+  lines.push(`| *ceiling decisions/s* | ${ceilingRate.join(' | ')} |`, '');
+  return lines;
 }
 
 function targets({ ratio, stat, memory }) {

@@ -6,7 +6,7 @@ export const MEMORY_PROFILE = { capacity: 100, perMs: 60_000 };
 
 export async function measureMemory(admin, url, system, identities) {
   await admin.flushall();
-  const instance = await system.setup(url, MEMORY_PROFILE, `m:${system.id}:`);
+  const instance = await system.setup(url, MEMORY_PROFILE, 'm:');
   try {
     await instance.decide('user:warmup');
     await admin.flushall();

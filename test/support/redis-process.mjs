@@ -63,11 +63,16 @@ export async function startRedisServer({ port, args = [] } = {}) {
   const child = spawn(
     'redis-server',
     [
-      '--port', String(chosenPort),
-      '--bind', '127.0.0.1',
-      '--save', '',
-      '--appendonly', 'no',
-      '--dir', dir,
+      '--port',
+      String(chosenPort),
+      '--bind',
+      '127.0.0.1',
+      '--save',
+      '',
+      '--appendonly',
+      'no',
+      '--dir',
+      dir,
       ...args,
     ],
     { stdio: 'ignore', detached: false },
@@ -77,7 +82,9 @@ export async function startRedisServer({ port, args = [] } = {}) {
     await Promise.race([
       waitForPing(chosenPort),
       exited.then((code) => {
-        throw new Error(`redis-server exited with code ${code} before answering on port ${chosenPort}`);
+        throw new Error(
+          `redis-server exited with code ${code} before answering on port ${chosenPort}`,
+        );
       }),
     ]);
   } catch (error) {

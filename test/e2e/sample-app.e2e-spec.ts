@@ -115,7 +115,7 @@ describe.each(CASES)('sample app on %s with the %s store', (adapter, store) => {
     let allowed = 0;
     let denied: Response | undefined;
     // Refill is 5/s, so a slow machine may pass a few more than 10; the bound keeps the loop finite.
-    for (let i = 0; i < 40 && denied === undefined; i++) {
+    for (let i = 0; i < 60 && denied === undefined; i++) {
       const path = i % 2 === 0 ? '/search' : '/search/suggest';
       const response = await http().get(path);
       if (response.status === 429) denied = response;

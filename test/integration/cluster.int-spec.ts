@@ -227,4 +227,46 @@ describe('Redis Cluster (3 masters on loopback)', () => {
       expect(decision.limits.map((limit) => limit.remaining)).toEqual([2, 0]);
     });
   });
+  // Last: it moves a slot, which the tests above do not expect.
+  it('a slot migrating to another master during traffic: every decision is made, none twice', async () => {
+    const bucket = key('migrating');
+    const rule = { capacity: 1_000, usPerToken: HOUR_US };
+    await store.take([bucket], [rule], [10], true);
+    const slot = await client.cluster('KEYSLOT', bucket);
+    const ranges = await client.cluster('SLOTS');
+    const owner = ranges.find(([from, to]) => slot >= from && slot <= to)![2]!;
+    const target = ranges.find((range) => range[2]![1] !== owner[1])![2]!;
+    const node = (port: number) => client.nodes('master').find((n) => n.options.port === port)!;
+    const [source, destination] = [node(owner[1]), node(target[1])];
+
+    let taken = 0;
+    let migrating = true;
+    const traffic = (async () => {
+      for (let i = 0; i < 2_000 && (migrating || i < 20); i++) {
+        await store.take([bucket], [rule], [1], true);
+        taken++;
+      }
+    })();
+    const takenBefore = taken;
+    await destination.cluster('SETSLOT', slot, 'IMPORTING', owner[2]);
+    await source.cluster('SETSLOT', slot, 'MIGRATING', target[2]);
+    const keys = await source.cluster('GETKEYSINSLOT', slot, 100);
+    expect(keys).toContain(bucket);
+    await source.migrate('127.0.0.1', target[1], '', 0, 5_000, 'KEYS', ...keys);
+    for (const master of client.nodes('master')) {
+      await master.cluster('SETSLOT', slot, 'NODE', target[2]);
+    }
+    migrating = false;
+    const takenDuring = taken - takenBefore;
+    await traffic;
+
+    expect(takenDuring).toBeGreaterThan(0);
+    expect(taken).toBeGreaterThanOrEqual(20);
+    await expect(destination.exists(bucket)).resolves.toBe(1);
+    await expect(store.take([bucket], [rule], [1], false)).resolves.toEqual([
+      1_000 - 10 - taken,
+      expect.any(Number),
+      0,
+    ]);
+  });
 });

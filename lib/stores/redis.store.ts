@@ -113,10 +113,14 @@ function isCluster(client: Redis | Cluster): client is Cluster {
   return (client as Partial<Cluster>).isCluster === true;
 }
 
+/** ioredis's messages for a command it could not send, or whose connection dropped. */
+const CONNECTION_LOST = /Stream isn't writeable|Connection is closed/;
+
 function wrapStoreError(error: unknown): never {
   if (error instanceof RateLimitStoreError) throw error;
   const message = error instanceof Error ? error.message : String(error);
-  throw new RateLimitStoreError('error', `Redis error: ${message}`, { cause: error });
+  const failure = CONNECTION_LOST.test(message) ? 'unavailable' : 'error';
+  throw new RateLimitStoreError(failure, `Redis error: ${message}`, { cause: error });
 }
 
 /** Logs the client's connection errors under our context instead of ioredis's stderr warning. */

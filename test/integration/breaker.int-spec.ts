@@ -14,7 +14,7 @@ import { type RedisServerProcess, startRedisServer } from '../support/redis-proc
 const TIMEOUT_MS = 100;
 const THRESHOLD = 5;
 const COOLDOWN_MS = 1_000;
-/** Decisions while the circuit is open must not pay the timeout; 5 ms is 1/20 of it. */
+/** Decisions while the circuit is open must not pay the timeout: median under 1/20 of it. */
 const FAST_MS = 5;
 const LIMIT: LimitOptions = { name: 'breaker', capacity: 1_000, refill: '1/hour' };
 
@@ -86,7 +86,9 @@ describe('circuit breaker against a real redis-server', () => {
     await timeFailedDecisions(service, THRESHOLD);
     expect(store.breaker.state).toBe('open');
     const openMs = await timeFailedDecisions(service, 20);
-    expect(Math.max(...openMs)).toBeLessThan(FAST_MS);
+    expect(median(openMs)).toBeLessThan(FAST_MS);
+    // a busy shared machine may stall one call; none may come near the timeout
+    expect(Math.max(...openMs)).toBeLessThan(TIMEOUT_MS / 2);
 
     server = await startRedisServer({ port });
     await msUntilFromRedis(service, 2_000);
@@ -107,7 +109,9 @@ describe('circuit breaker against a real redis-server', () => {
     expect(Math.min(...timedOutMs)).toBeGreaterThanOrEqual(TIMEOUT_MS - 5);
     expect(store.breaker.state).toBe('open');
     const openMs = await timeFailedDecisions(service, 20);
-    expect(Math.max(...openMs)).toBeLessThan(FAST_MS);
+    expect(median(openMs)).toBeLessThan(FAST_MS);
+    // a busy shared machine may stall one call; none may come near the timeout
+    expect(Math.max(...openMs)).toBeLessThan(TIMEOUT_MS / 2);
 
     process.kill(server.pid, 'SIGCONT');
     // the cool-down must end before the probe; 1 s + a probe, with margin for a busy machine
@@ -115,3 +119,8 @@ describe('circuit breaker against a real redis-server', () => {
     expect(store.breaker.state).toBe('closed');
   });
 });
+
+function median(values: readonly number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.floor(sorted.length / 2)]!;
+}

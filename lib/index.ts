@@ -23,3 +23,4 @@ export type {
   RateLimitModuleOptions,
 } from './options/rate-limit-module-options.interface.js';
 export type { LimitDecision, RateLimitDecision } from './decision/rate-limit-decision.interface.js';
+export type { RedisClusterConfig } from './stores/cluster-client.js';

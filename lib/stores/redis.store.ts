@@ -83,10 +83,13 @@ export class RedisRateLimitStore implements RateLimitStore, OnModuleInit, OnModu
     await new Promise<void>((resolve) => {
       const timer = setTimeout(done, CONNECT_GRACE_MS);
       this.client.once('ready', done);
+      // A refused connection will not be ready within the grace: start now, decide by strategy.
+      this.client.once('error', done);
       const client = this.client;
       function done(): void {
         clearTimeout(timer);
         client.off('ready', done);
+        client.off('error', done);
         resolve();
       }
     });

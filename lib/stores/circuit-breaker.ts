@@ -29,6 +29,7 @@ export class CircuitBreaker {
   private currentState: CircuitState = 'closed';
   private consecutiveFailures = 0;
   private openedAtUs = 0;
+  private probeStartedUs = 0;
 
   constructor(
     private readonly settings: CircuitBreakerSettings,
@@ -42,8 +43,17 @@ export class CircuitBreaker {
 
   admit(): CircuitAdmission {
     if (this.currentState === 'closed') return 'pass';
-    if (this.currentState === 'half-open') return 'reject';
-    if (this.clock.nowUs() - this.openedAtUs < this.settings.cooldownMs * 1000) return 'reject';
+    const nowUs = this.clock.nowUs();
+    const cooldownUs = this.settings.cooldownMs * 1000;
+    if (this.currentState === 'half-open') {
+      // A probe that never settles (a reset's SCAN on a paused server has no deadline) must not
+      // hold the circuit half-open for good: after a cool-down another probe may go.
+      if (nowUs - this.probeStartedUs < cooldownUs) return 'reject';
+      this.probeStartedUs = nowUs;
+      return 'probe';
+    }
+    if (nowUs - this.openedAtUs < cooldownUs) return 'reject';
+    this.probeStartedUs = nowUs;
     this.moveTo('half-open');
     return 'probe';
   }

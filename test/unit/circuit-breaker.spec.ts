@@ -228,4 +228,24 @@ describe('CircuitBreakerStore', () => {
     await store.onModuleDestroy();
     expect(client.listenerCount('ready')).toBe(0);
   });
+
+  it('lets another probe through when the first has not settled after a cool-down', async () => {
+    await openCircuit();
+    clock.advanceMs(1_000);
+    let settle: (reply: number[]) => void = () => {};
+    inner.take = () => {
+      inner.calls += 1;
+      return new Promise<number[]>((resolve) => (settle = resolve));
+    };
+    const hungProbe = take();
+    clock.advanceMs(999);
+    await expect(take()).rejects.toThrow(/Circuit breaker open/);
+    clock.advanceMs(1);
+    const secondProbe = take();
+    expect(inner.calls).toBe(5);
+    settle(REPLY);
+    await expect(secondProbe).resolves.toEqual(REPLY);
+    expect(store.breaker.state).toBe('closed');
+    void hungProbe;
+  });
 });

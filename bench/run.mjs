@@ -3,6 +3,7 @@
 import process from 'node:process';
 import { URL } from 'node:url';
 import { execFileSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { cpus } from 'node:os';
 import { Redis } from 'ioredis';
 import { startRedisServer } from '../test/support/redis-process.mjs';
@@ -99,19 +100,39 @@ try {
     );
   }
 
-  const sha = await admin.script(
-    'LOAD',
-    (await import('node:fs')).readFileSync(new URL('./lib/ceiling.lua', import.meta.url), 'utf8'),
-  );
-  const redisBench = [1, 16].map((pipeline) => ({
-    pipeline,
-    ...redisBenchmark(server.port, sha, {
-      requests: quick ? 50_000 : 200_000,
-      clients: 64,
-      pipeline,
-      keys: 10_000,
-    }),
-  }));
+  const redisBench = [];
+  const scripts = [
+    { id: 'ceiling', file: './lib/ceiling.lua', args: (p) => [p.capacity, p.perMs] },
+    {
+      id: 'library',
+      file: '../lib/algorithms/token-bucket.lua',
+      args: (p) => ['1', p.capacity, p.perMs * 1000, 1],
+    },
+  ];
+  for (const mode of Object.keys(PROFILES)) {
+    for (const pipeline of [1, 16]) {
+      for (const script of scripts) {
+        await admin.flushall();
+        const sha = await admin.script(
+          'LOAD',
+          readFileSync(new URL(script.file, import.meta.url), 'utf8'),
+        );
+        const before = await redisCounters(admin);
+        const requests = quick ? 50_000 : 200_000;
+        const options = { requests, clients: 64, pipeline, keys: 10_000, prefix: 'rb:' };
+        const result = redisBenchmark(server.port, sha, script.args(PROFILES[mode]), options);
+        const after = await redisCounters(admin);
+        redisBench.push({
+          mode,
+          pipeline,
+          script: script.id,
+          ...result,
+          ...perDecision(before, after, requests),
+        });
+      }
+    }
+  }
+  await admin.flushall();
 
   const meta = {
     quick,

@@ -3,7 +3,7 @@ import type { RateLimitDecision } from './decision/rate-limit-decision.interface
 import { RateLimitConfigError } from './errors/rate-limit-config.error.js';
 import { toBucketIdentity } from './keys/bucket-identity.js';
 import { bucketKey, bucketKeyHead } from './keys/bucket-key.js';
-import type { LimitOptions } from './options/limit-options.interface.js';
+import type { FailureStrategy, LimitOptions } from './options/limit-options.interface.js';
 import type { ResolvedLimit } from './options/resolved-limit.interface.js';
 import { resolveLimits } from './options/resolve-limits.js';
 import { RateLimitEngine } from './rate-limit.engine.js';
@@ -25,7 +25,7 @@ export const SERVICE_SCOPE = 'service';
  */
 @Injectable()
 export class RateLimitService {
-  private readonly resolved = new WeakMap<object, readonly ResolvedLimit[]>();
+  private readonly plans = new WeakMap<object, ServicePlan>();
 
   constructor(private readonly engine: RateLimitEngine) {}
 
@@ -62,47 +62,62 @@ export class RateLimitService {
     );
   }
 
-  private async run(
+  private run(
     method: 'consume' | 'peek',
     key: string,
     limits: LimitOptions | readonly LimitOptions[],
     cost: number | undefined,
     consume: boolean,
   ): Promise<RateLimitDecision> {
-    const identity = toBucketIdentity(checkKey(key, method));
-    const resolved = this.resolve(limits, method);
-    if (cost !== undefined && (typeof cost !== 'number' || !Number.isFinite(cost) || cost < 0)) {
-      throw new RateLimitConfigError(`RateLimitService.${method}`, [
-        `cost must be a finite number >= 0 (got ${String(cost)})`,
-      ]);
+    try {
+      const identity = toBucketIdentity(checkKey(key, method));
+      const plan = this.plan(limits, method);
+      if (cost !== undefined && (typeof cost !== 'number' || !Number.isFinite(cost) || cost < 0)) {
+        throw new RateLimitConfigError(`RateLimitService.${method}`, [
+          `cost must be a finite number >= 0 (got ${String(cost)})`,
+        ]);
+      }
+      return this.engine.decide({
+        keys: plan.keyHeads.map((head) => bucketKey(head, identity)),
+        names: plan.names,
+        rules: plan.rules,
+        costs: cost === undefined ? plan.costs : plan.rules.map(() => cost),
+        consume,
+        failureStrategy: plan.failureStrategy,
+      });
+    } catch (error) {
+      return Promise.reject(error instanceof Error ? error : new Error(String(error)));
     }
-    const { options } = this.engine;
-    return this.engine.decide({
-      keys: resolved.map((limit) =>
-        bucketKey(
-          bucketKeyHead(options.keyPrefix, limit.scope ?? SERVICE_SCOPE, limit.name),
-          identity,
-        ),
+  }
+
+  /** Everything about a limits argument that does not depend on the call, worked out once. */
+  private plan(limits: LimitOptions | readonly LimitOptions[], method: string): ServicePlan {
+    const cacheable = typeof limits === 'object' && limits !== null;
+    const cached = cacheable ? this.plans.get(limits) : undefined;
+    if (cached !== undefined) return cached;
+    const rules = this.resolve(limits, method);
+    const { keyPrefix, failureStrategy } = this.engine.options;
+    const plan: ServicePlan = {
+      keyHeads: rules.map((limit) =>
+        bucketKeyHead(keyPrefix, limit.scope ?? SERVICE_SCOPE, limit.name),
       ),
-      names: resolved.map((limit) => limit.name),
-      rules: resolved,
-      costs: resolved.map((limit) => cost ?? (limit.cost as number)),
-      consume,
-      failureStrategy: resolved.some(
-        (limit) => (limit.failureStrategy ?? options.failureStrategy) === 'closed',
+      names: rules.map((limit) => limit.name),
+      rules,
+      costs: rules.map((limit) => limit.cost as number),
+      failureStrategy: rules.some(
+        (limit) => (limit.failureStrategy ?? failureStrategy) === 'closed',
       )
         ? 'closed'
         : 'open',
-    });
+    };
+    if (cacheable) this.plans.set(limits, plan);
+    return plan;
   }
 
   private resolve(
     limits: LimitOptions | readonly LimitOptions[],
     method: string,
   ): readonly ResolvedLimit[] {
-    const cached =
-      typeof limits === 'object' && limits !== null ? this.resolved.get(limits) : undefined;
-    if (cached !== undefined) return cached;
     const where = `RateLimitService.${method}`;
     const resolved = resolveLimits(limits, where);
     const problems = resolved.flatMap((limit) => [
@@ -116,9 +131,16 @@ export class RateLimitService {
         : []),
     ]);
     if (problems.length > 0) throw new RateLimitConfigError(where, problems);
-    if (typeof limits === 'object' && limits !== null) this.resolved.set(limits, resolved);
     return resolved;
   }
+}
+
+interface ServicePlan {
+  readonly keyHeads: readonly string[];
+  readonly names: readonly string[];
+  readonly rules: readonly ResolvedLimit[];
+  readonly costs: readonly number[];
+  readonly failureStrategy: FailureStrategy;
 }
 
 function checkKey(key: unknown, method: string): string {

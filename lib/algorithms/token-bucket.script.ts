@@ -31,7 +31,7 @@ export function defineTokenBucket(client: Redis | Cluster): void {
  * Runs the script: the only code that knows its argument order. Resolves the flat reply,
  * per bucket [remaining, resetMs, retryAfterMs], checked at runtime.
  */
-export async function runTokenBucket(
+export function runTokenBucket(
   client: Redis | Cluster,
   keys: readonly string[],
   rules: readonly BucketRule[],
@@ -42,8 +42,9 @@ export async function runTokenBucket(
   for (let i = 0; i < rules.length; i++) {
     args.push(rules[i]!.capacity, rules[i]!.usPerToken, costs[i]!);
   }
-  const reply: unknown = await client.nrrlTokenBucket(keys.length, ...args);
-  return checkReply(reply, keys.length);
+  return client
+    .nrrlTokenBucket(keys.length, ...args)
+    .then((reply: unknown) => checkReply(reply, keys.length));
 }
 
 function checkReply(reply: unknown, bucketCount: number): number[] {

@@ -41,7 +41,7 @@ import { RateLimitStore } from './stores/rate-limit-store.interface.js';
     RateLimitService,
     RateLimitGuard,
   ],
-  exports: [RateLimitService, RateLimitGuard, RateLimitStore],
+  exports: [RateLimitService, RateLimitGuard, RateLimitStore, RateLimitEngine],
 })
 export class RateLimitModule extends RateLimitConfigurableModule {
   /** Options may be omitted: memory store, limits only where @RateLimit or defaultLimit says. */

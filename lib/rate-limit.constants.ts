@@ -8,6 +8,7 @@ export const RESOLVED_RATE_LIMIT_OPTIONS = Symbol('RESOLVED_RATE_LIMIT_OPTIONS')
 export const DEFAULT_MODULE_OPTIONS = {
   keyPrefix: 'rl:',
   failureStrategy: 'open',
+  instances: 1,
   timeoutMs: 100,
   keyBy: 'ip',
   global: true,

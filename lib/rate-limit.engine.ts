@@ -1,4 +1,4 @@
-import { Inject, Injectable, Logger } from '@nestjs/common';
+import { Inject, Injectable, Logger, type OnModuleDestroy } from '@nestjs/common';
 import { buildDecision, failureDecision } from './decision/build-decision.js';
 import type { RateLimitDecision } from './decision/rate-limit-decision.interface.js';
 import { RateLimitStoreError } from './errors/rate-limit-store.error.js';
@@ -6,6 +6,7 @@ import type { FailureStrategy } from './options/limit-options.interface.js';
 import type { BucketRule } from './options/resolved-limit.interface.js';
 import type { ResolvedModuleOptions } from './options/resolved-module-options.interface.js';
 import { RATE_LIMIT_LOG_CONTEXT, RESOLVED_RATE_LIMIT_OPTIONS } from './rate-limit.constants.js';
+import { LocalFallback } from './stores/local-fallback.js';
 import { RateLimitStore } from './stores/rate-limit-store.interface.js';
 import { ThrottledLogger } from './throttled-logger.js';
 
@@ -24,19 +25,26 @@ export interface BucketQuery {
  * failure becomes the failure strategy's decision, logged at most once per second.
  */
 @Injectable()
-export class RateLimitEngine {
+export class RateLimitEngine implements OnModuleDestroy {
   private readonly failureLog = new ThrottledLogger(new Logger(RATE_LIMIT_LOG_CONTEXT), 1000);
+  private readonly local: LocalFallback;
 
   constructor(
     @Inject(RESOLVED_RATE_LIMIT_OPTIONS) readonly options: ResolvedModuleOptions,
     @Inject(RateLimitStore) readonly store: RateLimitStore,
-  ) {}
+  ) {
+    this.local = new LocalFallback(options.instances, options.memoryStoreMaxKeys);
+  }
 
   decide(query: BucketQuery): Promise<RateLimitDecision> {
     return this.store.take(query.keys, query.rules, query.costs, query.consume).then(
       (reply) => buildDecision(query.names, query.rules, reply),
       (error: unknown) => this.fail(query, error),
     );
+  }
+
+  onModuleDestroy(): void {
+    this.local.close();
   }
 
   private fail(query: BucketQuery, error: unknown): RateLimitDecision {
@@ -51,6 +59,11 @@ export class RateLimitEngine {
         `${this.store.description} store failed for key prefix '${this.options.keyPrefix}': ` +
         `${storeError.message}; failing ${query.failureStrategy}`,
     );
-    return failureDecision(query.names, query.rules, query.failureStrategy, storeError);
+    if (query.failureStrategy !== 'local') {
+      return failureDecision(query.names, query.rules, query.failureStrategy, storeError);
+    }
+    const reply = this.local.take(query.keys, query.rules, query.costs, query.consume);
+    const decision = buildDecision(query.names, this.local.share(query.rules), reply);
+    return { ...decision, storeError, failureStrategy: 'local' };
   }
 }

@@ -77,7 +77,7 @@ export class RateLimitGuard implements CanActivate {
   private answer(decision: RateLimitDecision, plan: RoutePlan, context: ExecutionContext): true {
     const response: unknown = context.switchToHttp().getResponse();
     const adapter = this.adapterHost.httpAdapter;
-    if (decision.storeError !== undefined) {
+    if (decision.storeError !== undefined && decision.failureStrategy !== 'local') {
       if (decision.allowed) return true;
       adapter.setHeader(response, 'Retry-After', '1');
       throw new RateLimitUnavailableException(decision.storeError);

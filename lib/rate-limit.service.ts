@@ -3,6 +3,7 @@ import type { RateLimitDecision } from './decision/rate-limit-decision.interface
 import { RateLimitConfigError } from './errors/rate-limit-config.error.js';
 import { toBucketIdentity } from './keys/bucket-identity.js';
 import { bucketKey, bucketKeyHead } from './keys/bucket-key.js';
+import { mostProtective } from './options/failure-strategy.js';
 import type { FailureStrategy, LimitOptions } from './options/limit-options.interface.js';
 import type { ResolvedLimit } from './options/resolved-limit.interface.js';
 import { resolveLimits } from './options/resolve-limits.js';
@@ -104,11 +105,9 @@ export class RateLimitService {
       names: rules.map((limit) => limit.name),
       rules,
       costs: rules.map((limit) => limit.cost as number),
-      failureStrategy: rules.some(
-        (limit) => (limit.failureStrategy ?? failureStrategy) === 'closed',
-      )
-        ? 'closed'
-        : 'open',
+      failureStrategy: mostProtective(
+        rules.map((limit) => limit.failureStrategy ?? failureStrategy),
+      ),
     };
     if (cacheable) this.plans.set(limits, plan);
     return plan;

@@ -54,11 +54,11 @@ function moreRestrictive(candidate: LimitDecision, current: LimitDecision): bool
   return candidate.resetMs > current.resetMs;
 }
 
-/** The decision the failure strategy makes when the store could not. */
+/** The decision of the 'open' or 'closed' strategy when the store could not decide. */
 export function failureDecision(
   names: readonly string[],
   rules: readonly BucketRule[],
-  strategy: FailureStrategy,
+  strategy: Exclude<FailureStrategy, 'local'>,
   storeError: RateLimitStoreError,
 ): RateLimitDecision {
   const allowed = strategy === 'open';
@@ -80,5 +80,6 @@ export function failureDecision(
     retryAfterMs,
     limits,
     storeError,
+    failureStrategy: strategy,
   };
 }

@@ -1,4 +1,5 @@
 import type { RateLimitStoreError } from '../errors/rate-limit-store.error.js';
+import type { FailureStrategy } from '../options/limit-options.interface.js';
 
 /**
  * One limit's part of a decision.
@@ -37,7 +38,10 @@ export interface RateLimitDecision {
   limits: LimitDecision[];
   /**
    * Set when the store failed or timed out and the failure strategy decided instead: 'open'
-   * gives allowed = true, 'closed' allowed = false with retryAfterMs 1000.
+   * gives allowed = true, 'closed' allowed = false with retryAfterMs 1000, 'local' the decision
+   * of this instance's share of the limits (see `failureStrategy`).
    */
   storeError?: RateLimitStoreError;
+  /** Set with `storeError`: the failure strategy that decided. */
+  failureStrategy?: FailureStrategy;
 }

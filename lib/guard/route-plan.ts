@@ -1,5 +1,6 @@
 import { policyHeader } from '../http/rate-limit-headers.js';
 import { bucketKeyHead } from '../keys/bucket-key.js';
+import { mostProtective } from '../options/failure-strategy.js';
 import type { IdentityResolver } from '../keys/identity-resolver.js';
 import type { FailureStrategy } from '../options/limit-options.interface.js';
 import type { ResolvedLimit } from '../options/resolved-limit.interface.js';
@@ -53,8 +54,6 @@ export function planLimits(limits: readonly PlannedLimit[]): RoutePlan {
       ? rules.map((limit) => limit.cost as number)
       : undefined,
     policy: policyHeader(rules),
-    failureStrategy: limits.some((planned) => planned.failureStrategy === 'closed')
-      ? 'closed'
-      : 'open',
+    failureStrategy: mostProtective(limits.map((planned) => planned.failureStrategy)),
   };
 }

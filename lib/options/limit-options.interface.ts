@@ -16,12 +16,20 @@ export type KeyBy =
   | ((context: ExecutionContext) => string | undefined | Promise<string | undefined>);
 
 /**
- * What happens to a request when the store cannot decide (error or timeout):
- * `'open'` lets it through, `'closed'` answers 503.
+ * What happens to a request when the store cannot decide (error, timeout, circuit open):
+ * - `'open'` lets it through (availability first: the route is unprotected meanwhile);
+ * - `'closed'` answers 503 with `Retry-After: 1` (protection first: the route is down meanwhile);
+ * - `'local'` judges it in this process's memory with capacity and refill divided by the
+ *   module's `instances`, so a fleet keeps roughly its global limit (429 with headers as usual).
+ *   Each instance's share is fixed: uneven load across instances admits less than the limit,
+ *   and a wrong `instances` estimate admits more (too low) or less (too high).
+ *
+ * A request under several limits gets the most protective strategy among them:
+ * closed over local over open.
  *
  * @publicApi
  */
-export type FailureStrategy = 'open' | 'closed';
+export type FailureStrategy = 'open' | 'closed' | 'local';
 
 /**
  * Refill rate: a number is tokens per second; a string is `'<n>/<unit>'` with unit one of

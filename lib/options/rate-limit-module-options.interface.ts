@@ -18,6 +18,12 @@ export interface RateLimitModuleOptions {
   keyPrefix?: string;
   /** What a request gets when the store fails or times out. @default 'open' */
   failureStrategy?: FailureStrategy;
+  /**
+   * How many app instances share the limits, roughly. Only `failureStrategy: 'local'` uses it:
+   * while Redis is unavailable each instance enforces capacity and refill divided by it.
+   * @default 1
+   */
+  instances?: number;
   /** Longest a decision waits on the store before the failure strategy applies. @default 100 */
   timeoutMs?: number;
   /** Identity for limits that name none. @default 'ip' */

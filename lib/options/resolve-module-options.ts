@@ -6,6 +6,7 @@ import type { RateLimitModuleOptions } from './rate-limit-module-options.interfa
 import type { ResolvedLimit } from './resolved-limit.interface.js';
 import type { ResolvedModuleOptions } from './resolved-module-options.interface.js';
 import { describeValue } from './describe-value.js';
+import { isFailureStrategy } from './failure-strategy.js';
 import { resolveLimits } from './resolve-limits.js';
 
 const WHERE = 'RateLimitModule options';
@@ -50,10 +51,14 @@ export function resolveModuleOptions(options: RateLimitModuleOptions = {}): Reso
     );
   }
   const failureStrategy = input.failureStrategy ?? DEFAULT_MODULE_OPTIONS.failureStrategy;
-  if (failureStrategy !== 'open' && failureStrategy !== 'closed') {
+  if (!isFailureStrategy(failureStrategy)) {
     problems.push(
-      `failureStrategy must be 'open' or 'closed' (got ${describeValue(failureStrategy)})`,
+      `failureStrategy must be 'open', 'closed' or 'local' (got ${describeValue(failureStrategy)})`,
     );
+  }
+  const instances = input.instances ?? DEFAULT_MODULE_OPTIONS.instances;
+  if (typeof instances !== 'number' || !Number.isInteger(instances) || instances < 1) {
+    problems.push(`instances must be a positive integer (got ${describeValue(instances)})`);
   }
   const timeoutMs = input.timeoutMs ?? DEFAULT_MODULE_OPTIONS.timeoutMs;
   if (typeof timeoutMs !== 'number' || !Number.isInteger(timeoutMs) || timeoutMs < 1) {
@@ -105,6 +110,7 @@ export function resolveModuleOptions(options: RateLimitModuleOptions = {}): Reso
     redis: redis as RateLimitModuleOptions['redis'],
     keyPrefix: keyPrefix as string,
     failureStrategy: failureStrategy as ResolvedModuleOptions['failureStrategy'],
+    instances: instances as number,
     timeoutMs: timeoutMs as number,
     identity: identity!,
     defaultLimits,

@@ -9,6 +9,7 @@ export interface ResolvedModuleOptions {
   readonly redis: RateLimitModuleOptions['redis'];
   readonly keyPrefix: string;
   readonly failureStrategy: FailureStrategy;
+  readonly instances: number;
   readonly timeoutMs: number;
   readonly identity: IdentityResolver;
   readonly defaultLimits: readonly ResolvedLimit[] | undefined;

@@ -17,7 +17,7 @@ RateLimitModule.forRoot({
 RateLimitModule.forRootAsync({ useFactory: () => ({ keyPrefix: 'x:' }), global: true });
 // @ts-expect-error global shapes the module and is not a factory result
 RateLimitModule.forRootAsync({ useFactory: () => ({ global: false }) });
-// @ts-expect-error failureStrategy is 'open' or 'closed'
+// @ts-expect-error failureStrategy is 'open', 'closed' or 'local'
 RateLimitModule.forRoot({ failureStrategy: 'maybe' });
 
 RateLimit({ capacity: 10, refill: '10/min' });

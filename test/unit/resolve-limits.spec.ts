@@ -77,7 +77,7 @@ describe('resolveLimits', () => {
     [
       'bad failureStrategy',
       { capacity: 1, refill: 1, failureStrategy: 'maybe' },
-      "failureStrategy must be 'open' or 'closed'",
+      "failureStrategy must be 'open', 'closed' or 'local'",
     ],
     [
       'bad keyBy',

@@ -63,7 +63,7 @@ describe('resolveModuleOptions', () => {
     [
       'an unknown failureStrategy',
       { failureStrategy: 'fail' },
-      `failureStrategy must be 'open' or 'closed' (got "fail")`,
+      `failureStrategy must be 'open', 'closed' or 'local' (got "fail")`,
     ],
     ['timeoutMs 0', { timeoutMs: 0 }, 'timeoutMs must be a positive integer (got 0)'],
     ['fractional timeoutMs', { timeoutMs: 1.5 }, 'timeoutMs must be a positive integer (got 1.5)'],
@@ -96,7 +96,7 @@ describe('resolveModuleOptions', () => {
 
   it('lists every problem at once', () => {
     expect(problemsOf({ timeoutMs: -1, failureStrategy: 'x', headers: 1 })).toEqual([
-      `failureStrategy must be 'open' or 'closed' (got "x")`,
+      `failureStrategy must be 'open', 'closed' or 'local' (got "x")`,
       'timeoutMs must be a positive integer (got -1)',
       'headers must be a boolean',
     ]);

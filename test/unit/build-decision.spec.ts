@@ -73,6 +73,7 @@ describe('failureDecision', () => {
       resetMs: 0,
       retryAfterMs: 0,
       storeError: error,
+      failureStrategy: 'open',
       limits: [
         { name: 'a', allowed: true, limit: 3, remaining: 3, resetMs: 0, retryAfterMs: 0 },
         { name: 'b', allowed: true, limit: 7, remaining: 7, resetMs: 0, retryAfterMs: 0 },
@@ -86,6 +87,7 @@ describe('failureDecision', () => {
       remaining: 0,
       retryAfterMs: 1_000,
       storeError: error,
+      failureStrategy: 'closed',
     });
   });
 });

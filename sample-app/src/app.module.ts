@@ -2,6 +2,7 @@ import { type DynamicModule, Module } from '@nestjs/common';
 import { RateLimitModule, type RateLimitModuleOptions } from 'nest-redis-rate-limit';
 import { ApiController } from './api/api.controller.js';
 import { AuthController } from './auth/auth.controller.js';
+import { EventsController } from './events/events.controller.js';
 import { HealthController } from './health/health.controller.js';
 import { PublicController } from './public/public.controller.js';
 import { SearchController } from './search/search.controller.js';
@@ -22,6 +23,7 @@ export class AppModule {
         AuthController,
         HealthController,
         SearchController,
+        EventsController,
       ],
     };
   }

@@ -3,10 +3,12 @@ import { Logger } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import type { NestExpressApplication } from '@nestjs/platform-express';
 import { AppModule, type SampleAppSettings } from './app.module.js';
+import { redisFromEnv } from './redis-env.js';
 import { parseTrustProxy } from './trust-proxy.js';
 
 async function bootstrap(): Promise<void> {
-  const settings: SampleAppSettings = process.env.REDIS_URL ? { redis: process.env.REDIS_URL } : {};
+  const redis = redisFromEnv(process.env);
+  const settings: SampleAppSettings = redis === undefined ? {} : { redis };
   const app = await NestFactory.create<NestExpressApplication>(AppModule.register(settings));
   // Only behind a proxy you run: otherwise clients pick their own IP with X-Forwarded-For.
   const trustProxy = parseTrustProxy(process.env.TRUST_PROXY);

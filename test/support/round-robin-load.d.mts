@@ -1,0 +1,28 @@
+export interface IdentityStats {
+  sent: number;
+  allowed: number;
+  denied: number;
+  undecided: number;
+  other: Record<number, number>;
+  firstSent: number;
+  lastSent: number;
+  firstReply: number;
+  lastReply: number;
+}
+
+export interface RoundRobinResult {
+  readonly start: number;
+  readonly end: number;
+  readonly requests: number;
+  readonly perIdentity: Record<string, IdentityStats>;
+}
+
+export function driveRoundRobin(options: {
+  urls: readonly string[];
+  path: string;
+  identities: readonly string[];
+  rate: number;
+  durationMs: number;
+  concurrency?: number;
+  method?: string;
+}): Promise<RoundRobinResult>;

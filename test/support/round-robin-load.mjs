@@ -1,0 +1,108 @@
+// Bounded HTTP load over several app instances: request i goes to instance i mod n, with the
+// identity (x-api-key) i div n mod k, so every identity reaches every instance in turn.
+import { Agent, request } from 'node:http';
+import { performance } from 'node:perf_hooks';
+import { setTimeout as sleep } from 'node:timers/promises';
+
+const BODY = JSON.stringify([{ type: 'page_view' }]);
+
+/**
+ * Sends `rate` requests per second for `durationMs` (so at most rate × durationMs / 1000
+ * requests), at most `concurrency` at once; a request late on its schedule goes at once.
+ * Per identity, returns the outcome counts and four instants (performance.now() ms): first and
+ * last request sent, first and last reply received. `allowed` counts 2xx replies that carry a
+ * RateLimit header (a decision was made); `undecided` counts 2xx without one (failure strategy).
+ */
+export async function driveRoundRobin({
+  urls,
+  path,
+  identities,
+  rate,
+  durationMs,
+  concurrency = 32,
+  method = 'POST',
+}) {
+  const agents = urls.map(() => new Agent({ keepAlive: true, maxSockets: concurrency }));
+  const total = Math.floor((rate * durationMs) / 1000);
+  const stats = new Map(identities.map((identity) => [identity, emptyStats()]));
+  const start = performance.now();
+  let next = 0;
+  const worker = async () => {
+    for (let i = next++; i < total; i = next++) {
+      const due = start + (i * 1000) / rate;
+      const wait = due - performance.now();
+      if (wait > 1) await sleep(wait);
+      const instance = i % urls.length;
+      const identity = identities[Math.floor(i / urls.length) % identities.length];
+      const entry = stats.get(identity);
+      const sentAt = performance.now();
+      entry.sent++;
+      entry.firstSent = Math.min(entry.firstSent, sentAt);
+      entry.lastSent = Math.max(entry.lastSent, sentAt);
+      const { status, decided } = await send(
+        urls[instance],
+        agents[instance],
+        path,
+        method,
+        identity,
+      );
+      const repliedAt = performance.now();
+      entry.firstReply = Math.min(entry.firstReply, repliedAt);
+      entry.lastReply = Math.max(entry.lastReply, repliedAt);
+      if (status === 429) entry.denied++;
+      else if (status >= 200 && status < 300 && decided) entry.allowed++;
+      else if (status >= 200 && status < 300) entry.undecided++;
+      else entry.other[status] = (entry.other[status] ?? 0) + 1;
+    }
+  };
+  try {
+    await Promise.all(Array.from({ length: concurrency }, worker));
+  } finally {
+    for (const agent of agents) agent.destroy();
+  }
+  const end = performance.now();
+  return { start, end, requests: total, perIdentity: Object.fromEntries(stats) };
+}
+
+function emptyStats() {
+  return {
+    sent: 0,
+    allowed: 0,
+    denied: 0,
+    undecided: 0,
+    other: {},
+    firstSent: Infinity,
+    lastSent: -Infinity,
+    firstReply: Infinity,
+    lastReply: -Infinity,
+  };
+}
+
+/** Resolves { status, decided }; a transport error is status 0. */
+function send(url, agent, path, method, identity) {
+  return new Promise((resolve) => {
+    const req = request(
+      `${url}${path}`,
+      {
+        method,
+        agent,
+        timeout: 10_000,
+        headers: {
+          'x-api-key': identity,
+          'content-type': 'application/json',
+          'content-length': Buffer.byteLength(BODY),
+        },
+      },
+      (res) => {
+        res.resume();
+        res.once('end', () =>
+          resolve({ status: res.statusCode ?? 0, decided: res.headers['ratelimit'] !== undefined }),
+        );
+        res.once('error', () => resolve({ status: 0, decided: false }));
+      },
+    );
+    req.once('timeout', () => req.destroy(new Error('timeout')));
+    req.once('error', () => resolve({ status: 0, decided: false }));
+    req.end(BODY);
+  });
+}

@@ -15,4 +15,5 @@ export const DEFAULT_MODULE_OPTIONS = {
   headers: true,
   ipv6Subnet: 64,
   memoryStoreMaxKeys: 100_000,
+  denyCacheMaxKeys: 10_000,
 } as const;

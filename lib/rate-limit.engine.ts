@@ -6,6 +6,8 @@ import type { FailureStrategy } from './options/limit-options.interface.js';
 import type { BucketRule } from './options/resolved-limit.interface.js';
 import type { ResolvedModuleOptions } from './options/resolved-module-options.interface.js';
 import { RATE_LIMIT_LOG_CONTEXT, RESOLVED_RATE_LIMIT_OPTIONS } from './rate-limit.constants.js';
+import { DenyCache } from './cache/deny-cache.js';
+import { systemClock } from './stores/clock.js';
 import { LocalFallback } from './stores/local-fallback.js';
 import { RateLimitStore } from './stores/rate-limit-store.interface.js';
 import { ThrottledLogger } from './throttled-logger.js';
@@ -28,19 +30,52 @@ export interface BucketQuery {
 export class RateLimitEngine implements OnModuleDestroy {
   private readonly failureLog = new ThrottledLogger(new Logger(RATE_LIMIT_LOG_CONTEXT), 1000);
   private readonly local: LocalFallback;
+  private readonly denyCache: DenyCache | undefined;
 
   constructor(
     @Inject(RESOLVED_RATE_LIMIT_OPTIONS) readonly options: ResolvedModuleOptions,
     @Inject(RateLimitStore) readonly store: RateLimitStore,
   ) {
     this.local = new LocalFallback(options.instances, options.memoryStoreMaxKeys);
+    // The memory store is local already: a cache in front of it would only cost.
+    this.denyCache =
+      options.denyCache === false || options.redis === undefined
+        ? undefined
+        : new DenyCache(options.denyCache.maxKeys, systemClock);
   }
 
   decide(query: BucketQuery): Promise<RateLimitDecision> {
+    const cache = this.denyCache;
+    if (cache === undefined) {
+      return this.store.take(query.keys, query.rules, query.costs, query.consume).then(
+        (reply) => buildDecision(query.names, query.rules, reply),
+        (error: unknown) => this.fail(query, error),
+      );
+    }
+    const known = cache.lookup(query.keys, query.rules, query.costs);
+    if (known !== undefined) return Promise.resolve(buildDecision(query.names, query.rules, known));
+    const sentAtUs = cache.now();
     return this.store.take(query.keys, query.rules, query.costs, query.consume).then(
-      (reply) => buildDecision(query.names, query.rules, reply),
+      (reply) => {
+        const decision = buildDecision(query.names, query.rules, reply);
+        if (decision.allowed) cache.forget(query.keys);
+        else cache.recordDenial(query.keys, query.rules, query.costs, reply, sentAtUs);
+        return decision;
+      },
       (error: unknown) => this.fail(query, error),
     );
+  }
+
+  /** Deletes buckets (full again), here and in this instance's deny cache. */
+  reset(keys: readonly string[]): Promise<void> {
+    this.denyCache?.forget(keys);
+    return this.store.reset(keys);
+  }
+
+  /** Deletes every bucket of an identity under a prefix, here and in the deny cache. */
+  resetIdentity(keyPrefix: string, identity: string): Promise<void> {
+    this.denyCache?.forgetIdentity(keyPrefix, identity);
+    return this.store.resetIdentity(keyPrefix, identity);
   }
 
   onModuleDestroy(): void {

@@ -52,11 +52,11 @@ export class RateLimitService {
     const identity = toBucketIdentity(checkKey(key, 'reset'));
     const { keyPrefix } = this.engine.options;
     if (limits === undefined) {
-      await this.engine.store.resetIdentity(keyPrefix, identity);
+      await this.engine.resetIdentity(keyPrefix, identity);
       return;
     }
     const resolved = this.resolve(limits, 'reset');
-    await this.engine.store.reset(
+    await this.engine.reset(
       resolved.map((limit) =>
         bucketKey(bucketKeyHead(keyPrefix, limit.scope ?? SERVICE_SCOPE, limit.name), identity),
       ),

@@ -45,6 +45,14 @@ export interface RateLimitModuleOptions {
    * @default { failureThreshold: 5, cooldownMs: 1000 }
    */
   circuitBreaker?: { failureThreshold?: number; cooldownMs?: number } | false;
+  /**
+   * Remember denied buckets in this instance and answer requests that are sure to be denied
+   * without a Redis round trip; never changes a decision. `reset()` clears it on the instance
+   * that calls it; other instances keep a cached denial until it would have expired anyway.
+   * Bounded: the least recently denied keys beyond `maxKeys` are forgotten. Redis stores only.
+   * @default { maxKeys: 10000 }
+   */
+  denyCache?: { maxKeys?: number } | false;
 }
 
 /** What an async factory may return: options that shape the module itself stay out. */

@@ -92,6 +92,7 @@ export function resolveModuleOptions(options: RateLimitModuleOptions = {}): Reso
     );
   }
   const circuitBreaker = resolveCircuitBreaker(input.circuitBreaker, problems);
+  const denyCache = resolveDenyCache(input.denyCache, problems);
   let defaultLimits: readonly ResolvedLimit[] | undefined;
   if (input.defaultLimit !== undefined) {
     try {
@@ -118,7 +119,23 @@ export function resolveModuleOptions(options: RateLimitModuleOptions = {}): Reso
     ipv6Subnet: ipv6Subnet as number,
     memoryStoreMaxKeys: memoryStoreMaxKeys as number,
     circuitBreaker,
+    denyCache,
   });
+}
+
+function resolveDenyCache(value: unknown, problems: string[]): ResolvedModuleOptions['denyCache'] {
+  const fallback = { maxKeys: DEFAULT_MODULE_OPTIONS.denyCacheMaxKeys };
+  if (value === false) return false;
+  if (value === undefined) return fallback;
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+    problems.push(`denyCache must be an object or false (got ${describeValue(value)})`);
+    return fallback;
+  }
+  const maxKeys = (value as { maxKeys?: unknown }).maxKeys ?? fallback.maxKeys;
+  if (typeof maxKeys !== 'number' || !Number.isInteger(maxKeys) || maxKeys < 1) {
+    problems.push(`denyCache.maxKeys must be a positive integer (got ${describeValue(maxKeys)})`);
+  }
+  return Object.freeze({ maxKeys: maxKeys as number });
 }
 
 function resolveCircuitBreaker(value: unknown, problems: string[]): CircuitBreakerSettings | false {

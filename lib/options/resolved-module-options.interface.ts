@@ -17,4 +17,5 @@ export interface ResolvedModuleOptions {
   readonly ipv6Subnet: number;
   readonly memoryStoreMaxKeys: number;
   readonly circuitBreaker: CircuitBreakerSettings | false;
+  readonly denyCache: { readonly maxKeys: number } | false;
 }

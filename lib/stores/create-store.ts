@@ -18,6 +18,9 @@ const OWN_CLIENT_OPTIONS = {
   enableOfflineQueue: false,
   maxRetriesPerRequest: 0,
   retryStrategy: (attempt: number) => Math.min(50 * attempt, 500),
+  // A master demoted to replica under a live connection answers READONLY: reconnect, which asks
+  // the sentinels for the new master. 1, not 2: a resent script could consume a request twice.
+  reconnectOnError: (error: Error) => (error.message.startsWith('READONLY') ? 1 : false),
 } satisfies RedisOptions;
 
 export interface StoreSettings {

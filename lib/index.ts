@@ -8,6 +8,7 @@ export { RateLimitConfigError } from './errors/rate-limit-config.error.js';
 export { RateLimitStoreError } from './errors/rate-limit-store.error.js';
 export { TooManyRequestsException } from './http/too-many-requests.exception.js';
 export { RateLimitUnavailableException } from './http/rate-limit-unavailable.exception.js';
+export { InvalidApiKeyHeaderException } from './http/invalid-api-key-header.exception.js';
 export { RateLimitStore } from './stores/rate-limit-store.interface.js';
 export { MemoryRateLimitStore } from './stores/memory.store.js';
 export { RedisRateLimitStore } from './stores/redis.store.js';

@@ -1,4 +1,5 @@
 import { type ExecutionContext, Logger } from '@nestjs/common';
+import { InvalidApiKeyHeaderException } from '../http/invalid-api-key-header.exception.js';
 import {
   type IdentityResolver,
   type IdentitySettings,
@@ -12,6 +13,8 @@ import { ThrottledLogger } from '../throttled-logger.js';
  * Runs the user's functions (keyBy, cost, when) for one request. They never turn into a 500:
  * a failure is logged and replaced by the protective choice, so the route stays limited.
  * - keyBy throws or returns garbage: the IP identity (as when it returns undefined);
+ * - except the client's own fault, an `x-api-key` the 'apiKey' identity refuses: a 400, unlogged
+ *   (InvalidApiKeyHeaderException passes through; the key is never logged);
  * - cost throws or returns anything but a finite number >= 0: cost 1;
  * - when throws: the limit applies.
  */
@@ -55,6 +58,7 @@ export class RequestInputs {
   }
 
   private identityFailed(error: unknown, context: ExecutionContext): string {
+    if (error instanceof InvalidApiKeyHeaderException) throw error;
     this.log.error(() => `keyBy failed: ${describeError(error)}; limiting by IP instead`);
     return ipIdentity(context, this.settings);
   }

@@ -1,4 +1,8 @@
 import type { ExecutionContext } from '@nestjs/common';
+import {
+  InvalidApiKeyHeaderException,
+  MAX_API_KEY_LENGTH,
+} from '../http/invalid-api-key-header.exception.js';
 import type { KeyBy } from '../options/limit-options.interface.js';
 import { hashIdentity, toBucketIdentity } from './bucket-identity.js';
 import type { HttpRequestLike } from './http-request.interface.js';
@@ -38,10 +42,19 @@ function userIdentity(context: ExecutionContext, settings: IdentitySettings): st
   return ipIdentity(context, settings);
 }
 
+/**
+ * The hashed `x-api-key`, checked before hashing so a hostile header costs O(1). Node joins a
+ * repeated header into one value with ', ' (RFC 9110 allows it), so a comma means the header was
+ * sent several times, or a key no one can tell from that: both are refused, as is an array.
+ */
 function apiKeyIdentity(context: ExecutionContext, settings: IdentitySettings): string {
-  const header = context.switchToHttp().getRequest<HttpRequestLike>().headers?.['x-api-key'];
-  const apiKey = Array.isArray(header) ? header[0] : header;
+  const apiKey: unknown = context.switchToHttp().getRequest<HttpRequestLike>().headers?.[
+    'x-api-key'
+  ];
   if (apiKey === undefined || apiKey === '') return ipIdentity(context, settings);
+  if (typeof apiKey !== 'string') throw new InvalidApiKeyHeaderException('repeated');
+  if (apiKey.length > MAX_API_KEY_LENGTH) throw new InvalidApiKeyHeaderException('too-long');
+  if (apiKey.includes(',')) throw new InvalidApiKeyHeaderException('repeated');
   return `key:${hashIdentity(apiKey)}`;
 }
 

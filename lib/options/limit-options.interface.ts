@@ -5,6 +5,10 @@ import type { ExecutionContext } from '@nestjs/common';
  * - `'ip'`: `req.ip`, which honours the platform's trust-proxy setting; never raw `X-Forwarded-For`.
  * - `'user'`: `req.user.id`, else `req.user.sub`; without a user, falls back to `'ip'`.
  * - `'apiKey'`: the `x-api-key` header, stored only as a SHA-256 hash; none: falls back to `'ip'`.
+ *   A header longer than 512 characters, sent several times, or holding a comma (Node joins a
+ *   repeated header with ', ') gets a 400 (InvalidApiKeyHeaderException) that names the header
+ *   and the rule, never the key; it is not hashed, stored nor logged. A header over Node's 16 KB
+ *   `maxHeaderSize` never reaches the guard: the HTTP server answers 431 (Express and Fastify).
  * - a function: its result; `undefined` falls back to `'ip'`.
  *
  * @publicApi
@@ -57,7 +61,13 @@ export interface LimitOptions {
   refill: Refill;
   /** Identity of the caller. @default the module's `keyBy` */
   keyBy?: KeyBy;
-  /** Tokens one request takes: a non-negative number or a function of the request. @default 1 */
+  /**
+   * Tokens one request takes: a non-negative number or a function of the request. A number
+   * above `capacity`, negative, NaN or infinite stops the app at startup (RateLimitConfigError).
+   * A function's result above `capacity` is denied with 429 and no Retry-After (it can never
+   * pass; nothing is charged); anything but a finite number >= 0 is logged and costs 1.
+   * @default 1
+   */
   cost?: number | ((context: ExecutionContext) => number | Promise<number>);
   /** Routes sharing a scope share buckets. @default '<Controller>.<handler>' ('service' for RateLimitService calls) */
   scope?: string;

@@ -83,13 +83,15 @@ function resolveLimit(input: unknown, path: string): ResolvedLimit | { problems:
     );
   }
   const cost = limit.cost ?? 1;
+  // Named, since an absurd cost is the one mistake that reads fine in a list of limits.
+  const costField = typeof name === 'string' ? `cost of limit '${name}'` : 'cost';
   if (typeof cost === 'number') {
-    if (!Number.isFinite(cost) || cost < 0) fail('cost', 'must be a finite number >= 0', cost);
+    if (!Number.isFinite(cost) || cost < 0) fail(costField, 'must be a finite number >= 0', cost);
     else if (capacityValid && cost > capacity) {
-      fail('cost', `must not exceed capacity ${capacity}, or no request could ever pass`, cost);
+      fail(costField, `must not exceed capacity ${capacity}, or no request could ever pass`, cost);
     }
   } else if (typeof cost !== 'function') {
-    fail('cost', 'must be a number or a function of the request', cost);
+    fail(costField, 'must be a number or a function of the request', cost);
   }
   const scope = limit.scope;
   if (scope !== undefined && (typeof scope !== 'string' || !SCOPE_PATTERN.test(scope))) {

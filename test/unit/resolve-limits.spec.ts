@@ -61,12 +61,40 @@ describe('resolveLimits', () => {
     ],
     ['refill too fast', { capacity: 1, refill: 2e6 }, 'refill must be at most 1,000,000 tokens'],
     ['a window over 366 days', { capacity: 400, refill: '1/day' }, 'more than 366 days'],
-    ['negative cost', { capacity: 5, refill: 1, cost: -1 }, 'cost must be a finite number >= 0'],
-    ['cost above capacity', { capacity: 5, refill: 1, cost: 6 }, 'cost must not exceed capacity 5'],
+    [
+      'negative cost',
+      { capacity: 5, refill: 1, cost: -1 },
+      "cost of limit 'default' must be a finite number >= 0 (got -1)",
+    ],
+    [
+      'NaN cost',
+      { capacity: 5, refill: 1, cost: Number.NaN },
+      "cost of limit 'default' must be a finite number >= 0 (got NaN)",
+    ],
+    [
+      'infinite cost',
+      { name: 'upload', capacity: 5, refill: 1, cost: Infinity },
+      "cost of limit 'upload' must be a finite number >= 0 (got Infinity)",
+    ],
+    [
+      'cost above capacity',
+      { name: 'upload', capacity: 5, refill: 1, cost: 6 },
+      "cost of limit 'upload' must not exceed capacity 5, or no request could ever pass (got 6)",
+    ],
+    [
+      'an absurd cost',
+      { capacity: 5, refill: 1, cost: 1e300 },
+      "cost of limit 'default' must not exceed capacity 5, or no request could ever pass (got 1e+300)",
+    ],
     [
       'cost as a string',
       { capacity: 5, refill: 1, cost: '1' },
-      'cost must be a number or a function',
+      'cost of limit \'default\' must be a number or a function of the request (got "1")',
+    ],
+    [
+      'cost as an object',
+      { capacity: 5, refill: 1, cost: { tokens: 2 } },
+      'cost of limit \'default\' must be a number or a function of the request (got {"tokens":2})',
     ],
     ['bad name', { name: 'a b', capacity: 1, refill: 1 }, 'name must be 1-64 characters'],
     [
@@ -112,7 +140,7 @@ describe('resolveLimits', () => {
       new RateLimitConfigError(WHERE, [
         '[0].capacity must be a positive integer up to 1000000000 (got 0)',
         `[0].refill must look like '<n>/<unit>' with n > 0 and unit one of s|sec|second|m|min|minute|h|hour|d|day (got "soon")`,
-        '[1].cost must be a finite number >= 0 (got -2)',
+        "[1].cost of limit 'daily' must be a finite number >= 0 (got -2)",
       ]),
     );
     try {

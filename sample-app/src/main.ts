@@ -8,7 +8,11 @@ import { parseTrustProxy } from './trust-proxy.js';
 
 async function bootstrap(): Promise<void> {
   const redis = redisFromEnv(process.env);
-  const settings: SampleAppSettings = redis === undefined ? {} : { redis };
+  const timeoutMs = process.env.RATE_LIMIT_TIMEOUT_MS;
+  const settings: SampleAppSettings = {
+    ...(redis === undefined ? {} : { redis }),
+    ...(timeoutMs ? { timeoutMs: Number(timeoutMs) } : {}),
+  };
   const app = await NestFactory.create<NestExpressApplication>(AppModule.register(settings));
   // Only behind a proxy you run: otherwise clients pick their own IP with X-Forwarded-For.
   const trustProxy = parseTrustProxy(process.env.TRUST_PROXY);

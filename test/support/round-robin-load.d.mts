@@ -25,4 +25,5 @@ export function driveRoundRobin(options: {
   durationMs: number;
   concurrency?: number;
   method?: string;
+  maxDurationMs?: number;
 }): Promise<RoundRobinResult>;

@@ -8,7 +8,8 @@ const BODY = JSON.stringify([{ type: 'page_view' }]);
 
 /**
  * Sends `rate` requests per second for `durationMs` (so at most rate × durationMs / 1000
- * requests), at most `concurrency` at once; a request late on its schedule goes at once.
+ * requests), at most `concurrency` at once; a request late on its schedule goes at once, and none
+ * starts after `maxDurationMs`.
  * Per identity, returns the outcome counts and four instants (performance.now() ms): first and
  * last request sent, first and last reply received. `allowed` counts 2xx replies that carry a
  * RateLimit header (a decision was made); `undecided` counts 2xx without one (failure strategy).
@@ -21,6 +22,7 @@ export async function driveRoundRobin({
   durationMs,
   concurrency = 32,
   method = 'POST',
+  maxDurationMs = 3 * durationMs,
 }) {
   const agents = urls.map(() => new Agent({ keepAlive: true, maxSockets: concurrency }));
   const total = Math.floor((rate * durationMs) / 1000);
@@ -29,6 +31,8 @@ export async function driveRoundRobin({
   let next = 0;
   const worker = async () => {
     for (let i = next++; i < total; i = next++) {
+      // A machine too slow for the schedule stops sending, so the run stays bounded in time too.
+      if (performance.now() > start + maxDurationMs) break;
       const due = start + (i * 1000) / rate;
       const wait = due - performance.now();
       if (wait > 1) await sleep(wait);

@@ -1,9 +1,12 @@
 // npm run bench [-- --quick]: starts its own redis-server on a free loopback port, runs every
 // system interleaved within each repetition, and writes bench/RESULTS.md (+ results.json).
+// Then the HTTP benchmark (bench/http/) writes results/http.json and its RESULTS.md section.
+// `--http-only` runs the HTTP part alone (RESULTS.md re-rendered from the last results.json),
+// `--no-http` the decisions alone (RESULTS.md keeps the last http.json, with its own date).
 import process from 'node:process';
 import { URL } from 'node:url';
 import { execFileSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { cpus } from 'node:os';
 import { Redis } from 'ioredis';
 import { startRedisServer } from '../test/support/redis-process.mjs';
@@ -13,8 +16,13 @@ import { measureMemory } from './lib/memory.mjs';
 import { redisBenchmark } from './lib/redis-benchmark.mjs';
 import { perDecision, redisCounters } from './lib/redis-stats.mjs';
 import { SYSTEMS } from './lib/systems.mjs';
+import { runHttpBench } from './http/run-http.mjs';
+import { writeHttpResults } from './http/report.mjs';
 
 const quick = process.argv.includes('--quick');
+const httpOnly = process.argv.includes('--http-only');
+const noHttp = process.argv.includes('--no-http');
+const httpRepsArg = process.argv.find((arg) => arg.startsWith('--http-reps='));
 const callsArg = process.argv.find((arg) => arg.startsWith('--calls='));
 const CONFIG = quick
   ? {
@@ -46,115 +54,148 @@ const url = `redis://127.0.0.1:${server.port}`;
 const admin = new Redis(url);
 try {
   const redisVersion = /redis_version:(\S+)/.exec(await admin.info('server'))[1];
-  const instances = {};
-  for (const mode of Object.keys(PROFILES)) {
-    for (const system of SYSTEMS) {
-      if (system.deniedOnly && mode !== 'denied') continue;
-      instances[`${mode}/${system.id}`] = await system.setup(
-        url,
-        PROFILES[mode],
-        `b:${mode}:${system.id}:`,
-      );
-    }
-  }
-  const cells = [];
-  for (const mode of Object.keys(PROFILES))
-    for (const keys of KEY_SPREADS)
-      for (const concurrency of CONFIG.concurrencies) cells.push({ mode, keys, concurrency });
-
-  const runs = [];
-  for (let rep = 0; rep < CONFIG.reps; rep++) {
-    for (const [cellIndex, cell] of cells.entries()) {
-      const systems = SYSTEMS.filter((system) => !system.deniedOnly || cell.mode === 'denied');
-      // Rotate the order each repetition so no system always runs first or last.
-      const ordered = systems.map((_, i) => systems[(i + rep + cellIndex) % systems.length]);
-      for (const system of ordered) {
-        const { decide } = instances[`${cell.mode}/${system.id}`];
-        const prefix = `c${cell.concurrency}k${cell.keys}:`;
-        const calls = cell.concurrency === 1 ? CONFIG.callsC1 : CONFIG.calls;
-        const prime = cell.mode === 'denied' && rep === 0 ? cell.keys : 0;
-        await runLoad(decide, { ...cell, prefix, calls: CONFIG.warmup + prime, record: false });
-        const before = await redisCounters(admin);
-        const result = await runLoad(decide, { ...cell, prefix, calls });
-        const after = await redisCounters(admin);
-        runs.push({
-          rep,
-          ...cell,
-          system: system.id,
-          ...result,
-          ...perDecision(before, after, calls),
-        });
+  if (!httpOnly) {
+    const instances = {};
+    for (const mode of Object.keys(PROFILES)) {
+      for (const system of SYSTEMS) {
+        if (system.deniedOnly && mode !== 'denied') continue;
+        instances[`${mode}/${system.id}`] = await system.setup(
+          url,
+          PROFILES[mode],
+          `b:${mode}:${system.id}:`,
+        );
       }
+    }
+    const cells = [];
+    for (const mode of Object.keys(PROFILES))
+      for (const keys of KEY_SPREADS)
+        for (const concurrency of CONFIG.concurrencies) cells.push({ mode, keys, concurrency });
+
+    const runs = [];
+    for (let rep = 0; rep < CONFIG.reps; rep++) {
+      for (const [cellIndex, cell] of cells.entries()) {
+        const systems = SYSTEMS.filter((system) => !system.deniedOnly || cell.mode === 'denied');
+        // Rotate the order each repetition so no system always runs first or last.
+        const ordered = systems.map((_, i) => systems[(i + rep + cellIndex) % systems.length]);
+        for (const system of ordered) {
+          const { decide } = instances[`${cell.mode}/${system.id}`];
+          const prefix = `c${cell.concurrency}k${cell.keys}:`;
+          const calls = cell.concurrency === 1 ? CONFIG.callsC1 : CONFIG.calls;
+          const prime = cell.mode === 'denied' && rep === 0 ? cell.keys : 0;
+          await runLoad(decide, { ...cell, prefix, calls: CONFIG.warmup + prime, record: false });
+          const before = await redisCounters(admin);
+          const result = await runLoad(decide, { ...cell, prefix, calls });
+          const after = await redisCounters(admin);
+          runs.push({
+            rep,
+            ...cell,
+            system: system.id,
+            ...result,
+            ...perDecision(before, after, calls),
+          });
+        }
+        process.stdout.write(
+          `rep ${rep + 1}/${CONFIG.reps} ${cell.mode} keys=${cell.keys} C=${cell.concurrency}\n`,
+        );
+      }
+    }
+    for (const instance of Object.values(instances)) await instance.close();
+
+    const memory = {};
+    for (const system of SYSTEMS.filter((s) => !s.deniedOnly && s.id !== 'ceiling-ap')) {
+      memory[system.id] = await measureMemory(admin, url, system, CONFIG.identities);
       process.stdout.write(
-        `rep ${rep + 1}/${CONFIG.reps} ${cell.mode} keys=${cell.keys} C=${cell.concurrency}\n`,
+        `memory ${system.id}: ${memory[system.id].bytesPerIdentity.toFixed(1)} B/identity\n`,
       );
     }
-  }
-  for (const instance of Object.values(instances)) await instance.close();
 
-  const memory = {};
-  for (const system of SYSTEMS.filter((s) => !s.deniedOnly && s.id !== 'ceiling-ap')) {
-    memory[system.id] = await measureMemory(admin, url, system, CONFIG.identities);
+    const redisBench = [];
+    const scripts = [
+      { id: 'ceiling', file: './lib/ceiling.lua', args: (p) => [p.capacity, p.perMs] },
+      {
+        id: 'library',
+        file: '../lib/algorithms/token-bucket.lua',
+        args: (p) => ['1', p.capacity, p.perMs * 1000, 1],
+      },
+    ];
+    for (const mode of Object.keys(PROFILES)) {
+      for (const pipeline of [1, 16]) {
+        for (const script of scripts) {
+          await admin.flushall();
+          const sha = await admin.script(
+            'LOAD',
+            readFileSync(new URL(script.file, import.meta.url), 'utf8'),
+          );
+          const before = await redisCounters(admin);
+          const requests = quick ? 50_000 : 200_000;
+          const options = { requests, clients: 64, pipeline, keys: 10_000, prefix: 'rb:' };
+          const result = redisBenchmark(server.port, sha, script.args(PROFILES[mode]), options);
+          const after = await redisCounters(admin);
+          redisBench.push({
+            mode,
+            pipeline,
+            script: script.id,
+            ...result,
+            ...perDecision(before, after, requests),
+          });
+        }
+      }
+    }
+    await admin.flushall();
+
+    const meta = {
+      quick,
+      config: CONFIG,
+      profiles: PROFILES,
+      node: process.version,
+      redis: redisVersion,
+      cpus: cpus().length,
+      cpuModel: cpus()[0]?.model ?? 'unknown',
+      date: new Date().toISOString(),
+      durationS: Math.round((Date.now() - started) / 1000),
+      commit: gitDescribe(),
+    };
+    const json = {
+      meta,
+      runs,
+      memory,
+      redisBench,
+      systems: SYSTEMS.map(({ id, name }) => ({ id, name })),
+    };
+    writeOutputs(json);
+    process.stdout.write(`done in ${meta.durationS} s: bench/RESULTS.md\n`);
+  }
+  if (!noHttp) {
+    const httpStarted = Date.now();
+    await admin.flushall();
+    const http = await runHttpBench({
+      redisUrl: url,
+      admin,
+      quick,
+      reps: httpRepsArg ? Number(httpRepsArg.slice('--http-reps='.length)) : undefined,
+      log: (line) => process.stdout.write(line),
+    });
+    await admin.flushall();
+    const meta = {
+      quick,
+      node: process.version,
+      redis: redisVersion,
+      cpus: cpus().length,
+      cpuModel: cpus()[0]?.model ?? 'unknown',
+      date: new Date().toISOString(),
+      durationS: Math.round((Date.now() - httpStarted) / 1000),
+      commit: gitDescribe(),
+    };
+    writeHttpResults({ meta, ...http });
+    const resultsUrl = new URL('./results/results.json', import.meta.url);
+    if (existsSync(resultsUrl)) writeOutputs(JSON.parse(readFileSync(resultsUrl, 'utf8')));
     process.stdout.write(
-      `memory ${system.id}: ${memory[system.id].bytesPerIdentity.toFixed(1)} B/identity\n`,
+      `http done in ${meta.durationS} s: bench/results/http.json` +
+        (existsSync(resultsUrl)
+          ? ', bench/RESULTS.md\n'
+          : ' (no results.json: RESULTS.md not rendered)\n'),
     );
   }
-
-  const redisBench = [];
-  const scripts = [
-    { id: 'ceiling', file: './lib/ceiling.lua', args: (p) => [p.capacity, p.perMs] },
-    {
-      id: 'library',
-      file: '../lib/algorithms/token-bucket.lua',
-      args: (p) => ['1', p.capacity, p.perMs * 1000, 1],
-    },
-  ];
-  for (const mode of Object.keys(PROFILES)) {
-    for (const pipeline of [1, 16]) {
-      for (const script of scripts) {
-        await admin.flushall();
-        const sha = await admin.script(
-          'LOAD',
-          readFileSync(new URL(script.file, import.meta.url), 'utf8'),
-        );
-        const before = await redisCounters(admin);
-        const requests = quick ? 50_000 : 200_000;
-        const options = { requests, clients: 64, pipeline, keys: 10_000, prefix: 'rb:' };
-        const result = redisBenchmark(server.port, sha, script.args(PROFILES[mode]), options);
-        const after = await redisCounters(admin);
-        redisBench.push({
-          mode,
-          pipeline,
-          script: script.id,
-          ...result,
-          ...perDecision(before, after, requests),
-        });
-      }
-    }
-  }
-  await admin.flushall();
-
-  const meta = {
-    quick,
-    config: CONFIG,
-    profiles: PROFILES,
-    node: process.version,
-    redis: redisVersion,
-    cpus: cpus().length,
-    cpuModel: cpus()[0]?.model ?? 'unknown',
-    date: new Date().toISOString(),
-    durationS: Math.round((Date.now() - started) / 1000),
-    commit: gitDescribe(),
-  };
-  const json = {
-    meta,
-    runs,
-    memory,
-    redisBench,
-    systems: SYSTEMS.map(({ id, name }) => ({ id, name })),
-  };
-  writeOutputs(json);
-  process.stdout.write(`done in ${meta.durationS} s: bench/RESULTS.md\n`);
 } finally {
   admin.disconnect();
   await server.stop();

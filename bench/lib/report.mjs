@@ -2,6 +2,7 @@
 import { URL } from 'node:url';
 import { readFileSync } from 'node:fs';
 import { median, spread } from './stats.mjs';
+import { httpTargets, loadHttpResults, renderHttpSection } from '../http/report.mjs';
 
 const fmt = (value, digits = 0) =>
   value === undefined || Number.isNaN(value) ? '–' : value.toFixed(digits);
@@ -42,7 +43,15 @@ export function summarise(runs) {
   return { cell, ratio, stat };
 }
 
-export function renderReport({ meta, runs, memory, redisBench, systems }) {
+// `http`: the HTTP benchmark's results (results/http.json), written by its own run.
+export function renderReport({
+  meta,
+  runs,
+  memory,
+  redisBench,
+  systems,
+  http = loadHttpResults(),
+}) {
   const { cell, ratio, stat } = summarise(runs);
   const name = Object.fromEntries(systems.map((s) => [s.id, s.name]));
   const out = [];
@@ -149,7 +158,8 @@ export function renderReport({ meta, runs, memory, redisBench, systems }) {
     );
   }
   out.push('');
-  out.push(...targets({ ratio, stat, memory }));
+  if (http) out.push(...renderHttpSection(http));
+  out.push(...targets({ ratio, stat, memory, http }));
   return out.join('\n') + '\n';
 }
 
@@ -179,7 +189,7 @@ function summary({ meta, ratio, stat, systems, name }) {
   return lines;
 }
 
-function targets({ ratio, stat, memory }) {
+function targets({ ratio, stat, memory, http }) {
   const lines = ['## Targets of issue 5 (computed from this run)', ''];
   const verdict = (ok) => (ok ? '**holds**' : '**misses**');
   const peers = ['rlf', 'nestlab'];
@@ -223,7 +233,10 @@ function targets({ ratio, stat, memory }) {
   const peerMemory = Math.min(...['rlf', 'nestlab'].map((id) => memory[id].bytesPerIdentity));
   lines.push(
     `- Redis memory per identity: ${fmt(memory.library.bytesPerIdentity, 1)} B vs smallest peer ${fmt(peerMemory, 1)} B (≤) ${verdict(memory.library.bytesPerIdentity <= peerMemory)}.`,
-    '- HTTP guard cost vs bare route and peer guards, two-limit route, denied flood with a local deny cache: **not measured yet** (bench/ has no HTTP harness yet).',
+    ...(http
+      ? httpTargets(http)
+      : ['- HTTP guard cost, two-limit route: **not measured** (no results/http.json).']),
+    '- Denied flood with a local deny cache: **not measured yet**.',
     '',
   );
   return lines;

@@ -1,0 +1,103 @@
+// The HTTP benchmark: every variant of bench/http/variants.mjs in its own server process, all
+// started once and kept running; each repetition runs every variant (order rotated) for a warm-up
+// then a measured window of autocannon. Per window: req/s, p50/p99, the server's own CPU per
+// request, Redis commands per request and, where perf counts them, instructions per request.
+import { fork } from 'node:child_process';
+import { setTimeout as sleep } from 'node:timers/promises';
+import process from 'node:process';
+import { URL, fileURLToPath } from 'node:url';
+import { perDecision, redisCounters } from '../lib/redis-stats.mjs';
+import { runAutocannon } from './load.mjs';
+import { perfCount, perfSupport } from './perf.mjs';
+import { CLIENT_IDS, VARIANTS } from './variants.mjs';
+
+// Requests in flight when autocannon stops finish within this before counters are read.
+const SETTLE_MS = 50;
+
+export const HTTP_CONFIG = {
+  quick: { reps: 3, connections: 50, firstWarmup: 6_000, warmupS: 0.5, seconds: 1.5 },
+  full: { reps: 5, connections: 50, firstWarmup: 20_000, warmupS: 1, seconds: 10 },
+};
+
+export async function runHttpBench({ redisUrl, admin, quick, reps, log }) {
+  const config = { ...HTTP_CONFIG[quick ? 'quick' : 'full'], clientIds: CLIENT_IDS };
+  if (reps) config.reps = reps;
+  const perf = perfSupport();
+  const servers = [];
+  try {
+    for (const variant of VARIANTS) servers.push(await startServer(variant, redisUrl));
+    for (const server of servers) {
+      // JIT warm-up is a matter of calls, not time: Express takes ~5,000 requests to settle here.
+      await runAutocannon({ ...server, ...config, amount: config.firstWarmup, record: false });
+    }
+    const runs = [];
+    for (let rep = 0; rep < config.reps; rep++) {
+      // Rotate the order each repetition so no variant always runs first or last.
+      const ordered = servers.map((_, i) => servers[(i + rep) % servers.length]);
+      for (const server of ordered) {
+        await runAutocannon({ ...server, ...config, seconds: config.warmupS, record: false });
+        await sleep(SETTLE_MS);
+        const redisBefore = await redisCounters(admin);
+        const cpuBefore = await server.cpu();
+        const counter = perf.available ? perfCount(server.pid) : undefined;
+        const result = await runAutocannon({ ...server, ...config });
+        await sleep(SETTLE_MS);
+        const instructions = await counter?.stop();
+        const cpuAfter = await server.cpu();
+        const redisAfter = await redisCounters(admin);
+        const served = cpuAfter.served - cpuBefore.served;
+        const cpuUs =
+          cpuAfter.cpu.user + cpuAfter.cpu.system - cpuBefore.cpu.user - cpuBefore.cpu.system;
+        const { roundTrips, commands } = perDecision(redisBefore, redisAfter, served);
+        runs.push({
+          rep,
+          variant: server.variant.id,
+          ...result,
+          served,
+          serverCpuUs: cpuUs / served,
+          instructions: instructions === undefined ? undefined : instructions / served,
+          roundTrips,
+          commands,
+        });
+      }
+      log(`http rep ${rep + 1}/${config.reps}\n`);
+    }
+    return {
+      config,
+      perf: perf.note,
+      variants: VARIANTS.map(({ id, name, adapter, peer }) => ({ id, name, adapter, peer })),
+      runs,
+    };
+  } finally {
+    await Promise.all(servers.map((server) => server.stop()));
+  }
+}
+
+function startServer(variant, redisUrl) {
+  const child = fork(fileURLToPath(new URL('./server.mjs', import.meta.url)), [variant.id], {
+    env: { ...process.env, REDIS_URL: redisUrl },
+    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+  });
+  const exited = new Promise((resolve) => child.once('exit', resolve));
+  return new Promise((resolve, reject) => {
+    child.once('exit', (code) => reject(new Error(`${variant.id} server exited (${code})`)));
+    child.once('message', ({ port }) =>
+      resolve({
+        variant,
+        port,
+        pid: child.pid,
+        cpu: () =>
+          new Promise((answer) => {
+            child.once('message', answer);
+            child.send('cpu');
+          }),
+        stop: () => {
+          if (child.connected) child.send('stop');
+          // A server that does not close within 5 s is ended by its pid.
+          const timer = setTimeout(() => child.kill('SIGKILL'), 5_000);
+          return exited.finally(() => clearTimeout(timer));
+        },
+      }),
+    );
+  });
+}

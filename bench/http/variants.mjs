@@ -1,0 +1,131 @@
+// The HTTP variants: one Nest app (GET / answering 'ok'), differing only in the adapter and the
+// guard in front of the route. Each runs in its own process (bench/http/server.mjs).
+//
+// Identity: every guard keys on the `x-client-id` header, which the load generator varies over
+// CLIENT_IDS values. Loopback traffic has a single IP (one hot key), and the library's
+// `keyBy: 'apiKey'` would add a SHA-256 the peers do not pay; a plain header read is the same
+// cheap lookup in every guard. Limits are huge, so nearly every request is allowed.
+
+export const CLIENT_IDS = 10_000;
+export const CLIENT_HEADER = 'x-client-id';
+const CAPACITY = 1_000_000_000;
+const HOUR_MS = 3_600_000;
+
+/** id -> { name, adapter, guard, peer? }. `peer` marks the other libraries' guards. */
+export const VARIANTS = [
+  { id: 'express-bare', name: 'Express, no guard', adapter: 'express', guard: 'none' },
+  {
+    id: 'express-library',
+    name: 'Express, nest-redis-rate-limit (1 limit)',
+    adapter: 'express',
+    guard: 'library',
+  },
+  {
+    id: 'express-library-two',
+    name: 'Express, nest-redis-rate-limit (2 limits)',
+    adapter: 'express',
+    guard: 'library-two',
+  },
+  {
+    id: 'express-throttler',
+    name: 'Express, @nestjs/throttler + @nest-lab/throttler-storage-redis',
+    adapter: 'express',
+    guard: 'throttler',
+    peer: true,
+  },
+  {
+    id: 'express-rlf',
+    name: 'Express, guard calling rate-limiter-flexible RateLimiterRedis',
+    adapter: 'express',
+    guard: 'rlf',
+    peer: true,
+  },
+  { id: 'fastify-bare', name: 'Fastify, no guard', adapter: 'fastify', guard: 'none' },
+  {
+    id: 'fastify-library',
+    name: 'Fastify, nest-redis-rate-limit (1 limit)',
+    adapter: 'fastify',
+    guard: 'library',
+  },
+];
+
+/** The bare variant each one is compared with: the same adapter, no guard. */
+export const bareOf = (variant) => `${variant.adapter}-bare`;
+
+const clientId = (request) => request.headers[CLIENT_HEADER];
+
+/**
+ * Imports for the route and the module for one guard; `redisUrl` is the bench's redis-server.
+ * Returns { imports, providers, limits } where `limits` goes on the handler via @RateLimit.
+ */
+export async function guardSetup(guard, redisUrl) {
+  switch (guard) {
+    case 'none':
+      return { imports: [], providers: [] };
+    case 'library':
+    case 'library-two': {
+      const { RateLimitModule } = await import('../../dist/index.js');
+      const refill = { tokens: CAPACITY, intervalMs: HOUR_MS };
+      const limits =
+        guard === 'library'
+          ? [{ capacity: CAPACITY, refill }]
+          : [
+              { name: 'burst', capacity: CAPACITY, refill },
+              { name: 'hourly', capacity: CAPACITY, refill },
+            ];
+      const keyBy = (context) => clientId(context.switchToHttp().getRequest());
+      return {
+        imports: [RateLimitModule.forRoot({ redis: redisUrl, keyBy })],
+        providers: [],
+        limits,
+      };
+    }
+    case 'throttler': {
+      const { APP_GUARD } = await import('@nestjs/core');
+      const { ThrottlerGuard, ThrottlerModule } = await import('@nestjs/throttler');
+      const { ThrottlerStorageRedisService } = await import('@nest-lab/throttler-storage-redis');
+      const { Redis } = await import('ioredis');
+      return {
+        imports: [
+          ThrottlerModule.forRoot({
+            throttlers: [{ ttl: HOUR_MS, limit: CAPACITY }],
+            storage: new ThrottlerStorageRedisService(new Redis(redisUrl)),
+            getTracker: clientId,
+          }),
+        ],
+        providers: [{ provide: APP_GUARD, useClass: ThrottlerGuard }],
+      };
+    }
+    case 'rlf':
+      return rlfSetup(redisUrl);
+    default:
+      throw new Error(`unknown guard ${guard}`);
+  }
+}
+
+// rate-limiter-flexible ships no Nest guard: this is the few lines a user would write.
+async function rlfSetup(redisUrl) {
+  const { APP_GUARD } = await import('@nestjs/core');
+  const { HttpException, HttpStatus, Injectable } = await import('@nestjs/common');
+  const { RateLimiterRedis } = (await import('rate-limiter-flexible')).default;
+  const { Redis } = await import('ioredis');
+  const limiter = new RateLimiterRedis({
+    storeClient: new Redis(redisUrl),
+    keyPrefix: 'rlf',
+    points: CAPACITY,
+    duration: HOUR_MS / 1000,
+  });
+  class RlfGuard {
+    canActivate(context) {
+      return limiter.consume(clientId(context.switchToHttp().getRequest())).then(
+        () => true,
+        (rejection) => {
+          if (rejection instanceof Error) throw rejection;
+          throw new HttpException('Too Many Requests', HttpStatus.TOO_MANY_REQUESTS);
+        },
+      );
+    }
+  }
+  Injectable()(RlfGuard);
+  return { imports: [], providers: [{ provide: APP_GUARD, useClass: RlfGuard }] };
+}

@@ -11,6 +11,7 @@ import {
 import { describeValue } from './describe-value.js';
 import { parseRefill } from './parse-refill.js';
 import type { ResolvedLimit } from './resolved-limit.interface.js';
+import { isFailureStrategy } from './failure-strategy.js';
 
 export const DEFAULT_LIMIT_NAME = 'default';
 
@@ -98,8 +99,8 @@ function resolveLimit(input: unknown, path: string): ResolvedLimit | { problems:
     fail('scope', 'must be 1-128 characters of A-Z a-z 0-9 _ . : / @ = + - (no braces)', scope);
   }
   const failureStrategy = limit.failureStrategy;
-  if (failureStrategy !== undefined && failureStrategy !== 'open' && failureStrategy !== 'closed') {
-    fail('failureStrategy', "must be 'open' or 'closed'", failureStrategy);
+  if (failureStrategy !== undefined && !isFailureStrategy(failureStrategy)) {
+    fail('failureStrategy', "must be 'open', 'closed' or 'local'", failureStrategy);
   }
   const when = limit.when;
   if (when !== undefined && typeof when !== 'function') {

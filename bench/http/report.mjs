@@ -32,6 +32,14 @@ function summarise(http) {
   return { byVariant, stat, ratio };
 }
 
+// The median, and the range when a repetition strays from it (e.g. requests that skipped Redis).
+function roundTrips(runs) {
+  const values = runs.map((run) => run.roundTrips);
+  const [low, high] = [Math.min(...values), Math.max(...values)];
+  const range = high - low > 0.01 ? ` (${fmt(low, 2)}–${fmt(high, 2)})` : '';
+  return `${fmt(median(values), 2)}${range}`;
+}
+
 export function renderHttpSection(http) {
   const { meta, config } = http;
   const { byVariant, stat, ratio } = summarise(http);
@@ -67,7 +75,7 @@ export function renderHttpSection(http) {
         `${withSpread(ratio(variant.id, bare, 'perSecond'))} | ${fmt(stat(variant.id, 'p50Ms'), 2)} | ` +
         `${fmt(stat(variant.id, 'p99Ms'), 2)} | ${fmt(stat(variant.id, 'serverCpuUs'), 1)} | ` +
         `${fmt(spread(runs.map((r) => r.serverCpuUs)), 2)} | ${withSpread(ratio(variant.id, bare, 'serverCpuUs'))} | ` +
-        `${fmt(stat(variant.id, 'roundTrips'), 2)} | ${fmt(cmds, 2)} | ${runs.reduce((n, r) => n + r.non2xx + r.errors, 0)} |`,
+        `${roundTrips(runs)} | ${fmt(cmds, 2)} | ${runs.reduce((n, r) => n + r.non2xx + r.errors, 0)} |`,
     );
   }
   if (http.runs.some((run) => run.instructions !== undefined)) {

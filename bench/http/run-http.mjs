@@ -15,7 +15,7 @@ import { CLIENT_IDS, VARIANTS } from './variants.mjs';
 const SETTLE_MS = 50;
 
 export const HTTP_CONFIG = {
-  quick: { reps: 3, connections: 50, firstWarmup: 6_000, warmupS: 0.5, seconds: 1.5 },
+  quick: { reps: 3, connections: 50, firstWarmup: 5_000, warmupS: 0.5, seconds: 1 },
   full: { reps: 5, connections: 50, firstWarmup: 20_000, warmupS: 1, seconds: 10 },
 };
 
@@ -25,7 +25,10 @@ export async function runHttpBench({ redisUrl, admin, quick, reps, log }) {
   const perf = perfSupport();
   const servers = [];
   try {
-    for (const variant of VARIANTS) servers.push(await startServer(variant, redisUrl));
+    const started = await Promise.allSettled(VARIANTS.map((v) => startServer(v, redisUrl)));
+    for (const outcome of started) if (outcome.status === 'fulfilled') servers.push(outcome.value);
+    const failed = started.find((outcome) => outcome.status === 'rejected');
+    if (failed) throw failed.reason;
     for (const server of servers) {
       // JIT warm-up is a matter of calls, not time: Express takes ~5,000 requests to settle here.
       await runAutocannon({ ...server, ...config, amount: config.firstWarmup, record: false });

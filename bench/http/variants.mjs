@@ -74,8 +74,12 @@ export async function guardSetup(guard, redisUrl) {
               { name: 'hourly', capacity: CAPACITY, refill },
             ];
       const keyBy = (context) => clientId(context.switchToHttp().getRequest());
+      // The default 100 ms store timeout fires on a loaded 2-core machine: the circuit breaker
+      // then opens and requests pass without Redis (0.32 round trips/request in one quick run),
+      // a cheaper path than the peers', which always wait. Every request is decided in Redis here.
+      const timeoutMs = 10_000;
       return {
-        imports: [RateLimitModule.forRoot({ redis: redisUrl, keyBy })],
+        imports: [RateLimitModule.forRoot({ redis: redisUrl, keyBy, timeoutMs })],
         providers: [],
         limits,
       };

@@ -8,7 +8,10 @@ import { PublicController } from './public/public.controller.js';
 import { SearchController } from './search/search.controller.js';
 
 /** What the sample app takes from its environment (or from a test). */
-export type SampleAppSettings = Pick<RateLimitModuleOptions, 'redis' | 'keyPrefix' | 'timeoutMs'>;
+export type SampleAppSettings = Pick<
+  RateLimitModuleOptions,
+  'redis' | 'keyPrefix' | 'timeoutMs' | 'denyCache'
+>;
 
 @Module({})
 export class AppModule {

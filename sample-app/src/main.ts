@@ -3,6 +3,7 @@ import { Logger } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import type { NestExpressApplication } from '@nestjs/platform-express';
 import { AppModule, type SampleAppSettings } from './app.module.js';
+import { parseRateLimitMode } from './rate-limit-mode.js';
 import { redisFromEnv } from './redis-env.js';
 import { parseTrustProxy } from './trust-proxy.js';
 
@@ -12,6 +13,7 @@ async function bootstrap(): Promise<void> {
   const settings: SampleAppSettings = {
     ...(redis === undefined ? {} : { redis }),
     ...(timeoutMs ? { timeoutMs: Number(timeoutMs) } : {}),
+    ...(parseRateLimitMode(process.env.RATE_LIMIT_MODE) === 'plain' ? { denyCache: false } : {}),
   };
   const app = await NestFactory.create<NestExpressApplication>(AppModule.register(settings));
   // Only behind a proxy you run: otherwise clients pick their own IP with X-Forwarded-For.

@@ -20,7 +20,7 @@ const DURATION_MS = 5_000;
  * the failure strategy ('open') and counted as undecided, which is not what this test measures.
  */
 const TIMEOUT_MS = '2000';
-const MODES = ['plain'] as const;
+const MODES = ['plain', 'deny-cache'] as const;
 
 interface Backend {
   env: Record<string, string>;

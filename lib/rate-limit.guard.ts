@@ -70,6 +70,7 @@ export class RateLimitGuard implements CanActivate {
       costs,
       consume: true,
       failureStrategy: plan.failureStrategy,
+      leases: plan.leases,
     });
     return this.answer(decision, plan, context);
   }

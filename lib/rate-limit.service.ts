@@ -5,7 +5,8 @@ import { toBucketIdentity } from './keys/bucket-identity.js';
 import { bucketKey, bucketKeyHead } from './keys/bucket-key.js';
 import { mostProtective } from './options/failure-strategy.js';
 import type { FailureStrategy, LimitOptions } from './options/limit-options.interface.js';
-import type { ResolvedLimit } from './options/resolved-limit.interface.js';
+import type { LeaseSettings, ResolvedLimit } from './options/resolved-limit.interface.js';
+import { leasesOf } from './lease/leases-of.js';
 import { resolveLimits } from './options/resolve-limits.js';
 import { RateLimitEngine } from './rate-limit.engine.js';
 
@@ -85,6 +86,7 @@ export class RateLimitService {
         costs: cost === undefined ? plan.costs : plan.rules.map(() => cost),
         consume,
         failureStrategy: plan.failureStrategy,
+        leases: plan.leases,
       });
     } catch (error) {
       return Promise.reject(error instanceof Error ? error : new Error(String(error)));
@@ -105,6 +107,7 @@ export class RateLimitService {
       names: rules.map((limit) => limit.name),
       rules,
       costs: rules.map((limit) => limit.cost as number),
+      leases: leasesOf(rules),
       failureStrategy: mostProtective(
         rules.map((limit) => limit.failureStrategy ?? failureStrategy),
       ),
@@ -140,6 +143,7 @@ interface ServicePlan {
   readonly rules: readonly ResolvedLimit[];
   readonly costs: readonly number[];
   readonly failureStrategy: FailureStrategy;
+  readonly leases: readonly LeaseSettings[] | undefined;
 }
 
 function checkKey(key: unknown, method: string): string {

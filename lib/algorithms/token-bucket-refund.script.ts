@@ -1,14 +1,11 @@
-import { readFileSync } from 'node:fs';
 import type { Cluster, Redis, Result } from 'ioredis';
 import type { BucketRule } from '../options/resolved-limit.interface.js';
+import { checkIntegerReply, defineLuaCommand, readLua } from './lua-command.js';
 
 /** Namespaced, because the client may be the user's and carry commands of its own. */
 export const TOKEN_BUCKET_REFUND_COMMAND = 'nrrlTokenBucketRefund';
 
-const TOKEN_BUCKET_REFUND_LUA = readFileSync(
-  new URL('./token-bucket-refund.lua', import.meta.url),
-  'utf8',
-);
+const TOKEN_BUCKET_REFUND_LUA = readLua('token-bucket-refund.lua');
 
 declare module 'ioredis' {
   interface RedisCommander<Context> {
@@ -21,9 +18,7 @@ declare module 'ioredis' {
 
 /** Registers the refund script on a client once (EVALSHA with the NOSCRIPT fallback). */
 export function defineTokenBucketRefund(client: Redis | Cluster): void {
-  if (typeof (client as Partial<Redis>)[TOKEN_BUCKET_REFUND_COMMAND] !== 'function') {
-    client.defineCommand(TOKEN_BUCKET_REFUND_COMMAND, { lua: TOKEN_BUCKET_REFUND_LUA });
-  }
+  defineLuaCommand(client, TOKEN_BUCKET_REFUND_COMMAND, TOKEN_BUCKET_REFUND_LUA);
 }
 
 /**
@@ -41,14 +36,5 @@ export async function runTokenBucketRefund(
     args.push(rules[i]!.capacity, rules[i]!.usPerToken, tokens[i]!);
   }
   const reply: unknown = await client.nrrlTokenBucketRefund(keys.length, ...args);
-  if (
-    !Array.isArray(reply) ||
-    reply.length !== keys.length * 2 ||
-    !reply.every((value) => typeof value === 'number' && Number.isInteger(value))
-  ) {
-    throw new TypeError(
-      `${TOKEN_BUCKET_REFUND_COMMAND} replied ${JSON.stringify(reply)}; expected ${keys.length * 2} integers`,
-    );
-  }
-  return reply as number[];
+  return checkIntegerReply(TOKEN_BUCKET_REFUND_COMMAND, reply, keys.length * 2);
 }

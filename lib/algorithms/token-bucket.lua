@@ -17,20 +17,26 @@ A clock that steps back (failover) is treated as no time passing, never as new d
 Lua numbers become integers in the reply (truncated), so the script rounds them itself.
 
 KEYS[i]          bucket key; all keys of one call share a {hash tag}, so Cluster accepts the call
-ARGV[1]          '1' to consume, '0' to peek (judge cost without writing)
-ARGV[2 + 3i - 2] capacity of bucket i, in tokens
-ARGV[2 + 3i - 1] us_per_token of bucket i: microseconds for one token to return
-ARGV[2 + 3i]     cost of this request for bucket i, in tokens
+ARGV[1]          '1' to consume, '0' to peek (judge cost without writing), '2' to consume and
+                 lease: take up to `extra` more whole tokens from each bucket, as far as it holds
+                 them after the cost, for the caller to spend locally
+ARGV[2 + S(i-1)] capacity of bucket i, in tokens (S, the stride, is 3; 4 when leasing)
+ARGV[3 + S(i-1)] us_per_token of bucket i: microseconds for one token to return
+ARGV[4 + S(i-1)] cost of this request for bucket i, in tokens
+ARGV[5 + S(i-1)] when leasing: extra tokens wanted from bucket i
 
-Reply: per bucket, three integers:
+Reply: per bucket, S integers:
   remaining       whole tokens left after this decision
   reset_ms        milliseconds until the bucket is full again
   retry_after_ms  0 if this bucket alone would pass; -1 if cost > capacity (never);
                   else milliseconds until it holds the cost
+  granted         when leasing: extra tokens taken (0 unless the request passed)
 ]]
 local TOLERANCE_TOKENS = 1e-6 -- absorbs float rounding in sums of us_per_token, never accumulates
 
-local consume = ARGV[1] == '1'
+local mode = ARGV[1]
+local consume = mode ~= '0'
+local stride = mode == '2' and 4 or 3
 local clock = redis.call('TIME')
 local now_us = tonumber(clock[1]) * 1000000 + tonumber(clock[2])
 
@@ -40,9 +46,10 @@ local reply = {}
 local all_pass = true
 
 for i = 1, bucket_count do
-  local capacity = tonumber(ARGV[3 * i - 1])
-  local us_per_token = tonumber(ARGV[3 * i])
-  local cost = tonumber(ARGV[3 * i + 1])
+  local at = stride * (i - 1)
+  local capacity = tonumber(ARGV[at + 2])
+  local us_per_token = tonumber(ARGV[at + 3])
+  local cost = tonumber(ARGV[at + 4])
 
   local debt_us = 0
   local stored = redis.call('GET', KEYS[i])
@@ -65,23 +72,34 @@ for i = 1, bucket_count do
   if retry_after_ms ~= 0 then all_pass = false end
 
   needs[i] = need_us
-  reply[3 * i - 2] = debt_us
-  reply[3 * i - 1] = max_debt_us
-  reply[3 * i] = retry_after_ms
+  reply[at + 1] = debt_us
+  reply[at + 2] = max_debt_us
+  reply[at + 3] = retry_after_ms
 end
 
 for i = 1, bucket_count do
-  local us_per_token = tonumber(ARGV[3 * i])
-  local debt_us = reply[3 * i - 2]
-  local max_debt_us = reply[3 * i - 1]
-  if all_pass and consume and needs[i] > debt_us then
-    debt_us = needs[i]
-    redis.call('SET', KEYS[i], struct.pack('<dd', debt_us, now_us), 'PX', math.ceil(debt_us / 1000))
+  local at = stride * (i - 1)
+  local us_per_token = tonumber(ARGV[at + 3])
+  local debt_us = reply[at + 1]
+  local max_debt_us = reply[at + 2]
+  local granted = 0
+  if all_pass and consume then
+    local need_us = needs[i]
+    if stride == 4 then
+      local spare = math.floor((max_debt_us - need_us) / us_per_token + TOLERANCE_TOKENS)
+      granted = math.max(0, math.min(tonumber(ARGV[at + 5]), spare))
+      need_us = need_us + granted * us_per_token
+    end
+    if need_us > debt_us then
+      debt_us = need_us
+      redis.call('SET', KEYS[i], struct.pack('<dd', debt_us, now_us), 'PX', math.ceil(debt_us / 1000))
+    end
   end
   local remaining = math.floor((max_debt_us - debt_us) / us_per_token + TOLERANCE_TOKENS)
   if remaining < 0 then remaining = 0 end
-  reply[3 * i - 2] = remaining
-  reply[3 * i - 1] = math.ceil(debt_us / 1000)
+  reply[at + 1] = remaining
+  reply[at + 2] = math.ceil(debt_us / 1000)
+  if stride == 4 then reply[at + 4] = granted end
 end
 
 return reply

@@ -1,11 +1,11 @@
-import { readFileSync } from 'node:fs';
 import type { Cluster, Redis, Result } from 'ioredis';
 import type { BucketRule } from '../options/resolved-limit.interface.js';
+import { checkIntegerReply, defineLuaCommand, readLua } from './lua-command.js';
 
 /** Namespaced, because the client may be the user's and carry commands of its own. */
 export const TOKEN_BUCKET_COMMAND = 'nrrlTokenBucket';
 
-const TOKEN_BUCKET_LUA = readFileSync(new URL('./token-bucket.lua', import.meta.url), 'utf8');
+const TOKEN_BUCKET_LUA = readLua('token-bucket.lua');
 
 declare module 'ioredis' {
   interface RedisCommander<Context> {
@@ -16,15 +16,9 @@ declare module 'ioredis' {
   }
 }
 
-/**
- * Registers the script on a client once. ioredis then sends EVALSHA, falls back to EVAL on the
- * first call of each connection and on NOSCRIPT (after a restart or SCRIPT FLUSH), on Redis and
- * Cluster alike. No numberOfKeys: the key count varies with the number of limits.
- */
+/** Registers the script on a client once. */
 export function defineTokenBucket(client: Redis | Cluster): void {
-  if (typeof (client as Partial<Redis>)[TOKEN_BUCKET_COMMAND] !== 'function') {
-    client.defineCommand(TOKEN_BUCKET_COMMAND, { lua: TOKEN_BUCKET_LUA });
-  }
+  defineLuaCommand(client, TOKEN_BUCKET_COMMAND, TOKEN_BUCKET_LUA);
 }
 
 /**
@@ -44,18 +38,25 @@ export function runTokenBucket(
   }
   return client
     .nrrlTokenBucket(keys.length, ...args)
-    .then((reply: unknown) => checkReply(reply, keys.length));
+    .then((reply: unknown) => checkIntegerReply(TOKEN_BUCKET_COMMAND, reply, keys.length * 3));
 }
 
-function checkReply(reply: unknown, bucketCount: number): number[] {
-  if (
-    !Array.isArray(reply) ||
-    reply.length !== bucketCount * 3 ||
-    !reply.every((value) => typeof value === 'number' && Number.isInteger(value))
-  ) {
-    throw new TypeError(
-      `${TOKEN_BUCKET_COMMAND} replied ${JSON.stringify(reply)}; expected ${bucketCount * 3} integers`,
-    );
+/**
+ * Consumes `costs` and, if the request passes, leases up to `extras[i]` more tokens from each
+ * bucket. Resolves per bucket [remaining, resetMs, retryAfterMs, granted].
+ */
+export function runTokenBucketLease(
+  client: Redis | Cluster,
+  keys: readonly string[],
+  rules: readonly BucketRule[],
+  costs: readonly number[],
+  extras: readonly number[],
+): Promise<number[]> {
+  const args: (string | number)[] = [...keys, '2'];
+  for (let i = 0; i < rules.length; i++) {
+    args.push(rules[i]!.capacity, rules[i]!.usPerToken, costs[i]!, extras[i]!);
   }
-  return reply as number[];
+  return client
+    .nrrlTokenBucket(keys.length, ...args)
+    .then((reply: unknown) => checkIntegerReply(TOKEN_BUCKET_COMMAND, reply, keys.length * 4));
 }

@@ -3,7 +3,8 @@ import { bucketKeyHead } from '../keys/bucket-key.js';
 import { mostProtective } from '../options/failure-strategy.js';
 import type { IdentityResolver } from '../keys/identity-resolver.js';
 import type { FailureStrategy } from '../options/limit-options.interface.js';
-import type { ResolvedLimit } from '../options/resolved-limit.interface.js';
+import type { LeaseSettings, ResolvedLimit } from '../options/resolved-limit.interface.js';
+import { leasesOf } from '../lease/leases-of.js';
 import type { ResolvedModuleOptions } from '../options/resolved-module-options.interface.js';
 
 /** One limit of a route, with everything that does not depend on the request worked out. */
@@ -25,6 +26,8 @@ export interface RoutePlan {
   readonly fixedCosts: readonly number[] | undefined;
   readonly policy: string;
   readonly failureStrategy: FailureStrategy;
+  /** Every limit's lease, when all of them lease. */
+  readonly leases: readonly LeaseSettings[] | undefined;
 }
 
 export function planRoute(
@@ -55,5 +58,6 @@ export function planLimits(limits: readonly PlannedLimit[]): RoutePlan {
       : undefined,
     policy: policyHeader(rules),
     failureStrategy: mostProtective(limits.map((planned) => planned.failureStrategy)),
+    leases: leasesOf(rules),
   };
 }

@@ -78,4 +78,13 @@ export interface LimitOptions {
    * @default every request
    */
   when?: (context: ExecutionContext) => boolean | Promise<boolean>;
+  /**
+   * Token leasing (opt-in, Redis stores only): when a request goes to Redis, this instance also
+   * takes up to `tokens` more tokens and spends them locally on the next requests for the same
+   * bucket, without a round trip, for at most `ttlMs` (default 1000); what is left then goes
+   * back to Redis. Never over-admits, since tokens leave Redis before they are spent; the price
+   * is under-admission while tokens sit unspent in one instance's lease, and approximate
+   * `remaining` headers. A request under several limits leases only if all of them lease.
+   */
+  lease?: { tokens: number; ttlMs?: number };
 }

@@ -10,10 +10,11 @@ import {
 } from './limit-bounds.js';
 import { describeValue } from './describe-value.js';
 import { parseRefill } from './parse-refill.js';
-import type { ResolvedLimit } from './resolved-limit.interface.js';
+import type { LeaseSettings, ResolvedLimit } from './resolved-limit.interface.js';
 import { isFailureStrategy } from './failure-strategy.js';
 
 export const DEFAULT_LIMIT_NAME = 'default';
+export const DEFAULT_LEASE_TTL_MS = 1000;
 
 /**
  * Validates one or several limits and resolves them, or throws a RateLimitConfigError that
@@ -106,6 +107,7 @@ function resolveLimit(input: unknown, path: string): ResolvedLimit | { problems:
   if (when !== undefined && typeof when !== 'function') {
     fail('when', 'must be a function of the request', when);
   }
+  const lease = resolveLease(limit.lease, capacityValid ? capacity : undefined, fail);
   const identity = limit.keyBy === undefined ? undefined : toIdentityResolver(limit.keyBy);
   if (identity === null) {
     fail('keyBy', "must be 'ip', 'user', 'apiKey' or a function", limit.keyBy);
@@ -122,5 +124,27 @@ function resolveLimit(input: unknown, path: string): ResolvedLimit | { problems:
     scope: scope as string | undefined,
     failureStrategy: failureStrategy as ResolvedLimit['failureStrategy'],
     when: when as ResolvedLimit['when'],
+    lease,
   });
+}
+
+function resolveLease(
+  value: unknown,
+  capacity: number | undefined,
+  fail: (field: string, rule: string, value: unknown) => void,
+): LeaseSettings | undefined {
+  if (value === undefined) return undefined;
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+    fail('lease', 'must be an object { tokens, ttlMs? }', value);
+    return undefined;
+  }
+  const { tokens, ttlMs = DEFAULT_LEASE_TTL_MS } = value as { tokens?: unknown; ttlMs?: unknown };
+  const maxTokens = capacity ?? MAX_CAPACITY;
+  if (typeof tokens !== 'number' || !Number.isInteger(tokens) || tokens < 1 || tokens > maxTokens) {
+    fail('lease.tokens', `must be an integer from 1 to the capacity (${maxTokens})`, tokens);
+  }
+  if (typeof ttlMs !== 'number' || !Number.isInteger(ttlMs) || ttlMs < 10 || ttlMs > 60_000) {
+    fail('lease.ttlMs', 'must be an integer from 10 to 60000', ttlMs);
+  }
+  return Object.freeze({ tokens: tokens as number, ttlMs: ttlMs as number });
 }

@@ -22,4 +22,13 @@ export interface ResolvedLimit extends BucketRule {
   readonly scope: string | undefined;
   readonly failureStrategy: FailureStrategy | undefined;
   readonly when: ((context: ExecutionContext) => boolean | Promise<boolean>) | undefined;
+  readonly lease: LeaseSettings | undefined;
+}
+
+/** Token leasing of one limit, validated. */
+export interface LeaseSettings {
+  /** Tokens an instance takes from Redis at once, beyond the request's own cost. */
+  readonly tokens: number;
+  /** How long leased tokens may be spent locally before the rest goes back to Redis. */
+  readonly ttlMs: number;
 }

@@ -59,6 +59,27 @@ export class CircuitBreakerStore implements RateLimitStore, OnModuleInit, OnModu
     return this.guard(() => this.inner.take(keys, rules, costs, consume));
   }
 
+  lease(
+    keys: readonly string[],
+    rules: readonly BucketRule[],
+    costs: readonly number[],
+    extras: readonly number[],
+  ): Promise<number[]> {
+    const inner = this.inner;
+    if (inner.lease === undefined) return Promise.reject(new Error('the store cannot lease'));
+    return this.guard(() => inner.lease!(keys, rules, costs, extras));
+  }
+
+  refund(
+    keys: readonly string[],
+    rules: readonly BucketRule[],
+    tokens: readonly number[],
+  ): Promise<void> {
+    const inner = this.inner;
+    if (inner.refund === undefined) return Promise.resolve();
+    return this.guard(() => inner.refund!(keys, rules, tokens));
+  }
+
   reset(keys: readonly string[]): Promise<void> {
     return this.guard(() => this.inner.reset(keys));
   }

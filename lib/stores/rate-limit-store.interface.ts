@@ -19,6 +19,23 @@ export interface RateLimitStore {
     costs: readonly number[],
     consume: boolean,
   ): Promise<number[]>;
+  /**
+   * Like a consuming `take` that, when the request passes, also takes up to `extras[i]` more
+   * whole tokens from each bucket for the caller to spend locally (token leasing). Resolves per
+   * bucket [remaining, resetMs, retryAfterMs, granted]. Stores that cannot lease leave it out.
+   */
+  lease?(
+    keys: readonly string[],
+    rules: readonly BucketRule[],
+    costs: readonly number[],
+    extras: readonly number[],
+  ): Promise<number[]>;
+  /** Gives leased tokens back to their buckets (never beyond full). */
+  refund?(
+    keys: readonly string[],
+    rules: readonly BucketRule[],
+    tokens: readonly number[],
+  ): Promise<void>;
   /** Deletes buckets (they are full again). */
   reset(keys: readonly string[]): Promise<void>;
   /** Deletes every bucket whose key matches `<prefix>*{<identity>}`. */

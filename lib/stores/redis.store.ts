@@ -1,7 +1,14 @@
 import { type Logger, type OnModuleDestroy, type OnModuleInit } from '@nestjs/common';
 import type { Cluster, Redis } from 'ioredis';
-import { defineTokenBucketRefund } from '../algorithms/token-bucket-refund.script.js';
-import { defineTokenBucket, runTokenBucket } from '../algorithms/token-bucket.script.js';
+import {
+  defineTokenBucketRefund,
+  runTokenBucketRefund,
+} from '../algorithms/token-bucket-refund.script.js';
+import {
+  defineTokenBucket,
+  runTokenBucket,
+  runTokenBucketLease,
+} from '../algorithms/token-bucket.script.js';
 import { RateLimitStoreError } from '../errors/rate-limit-store.error.js';
 import type { BucketRule } from '../options/resolved-limit.interface.js';
 import { groupByHashTag } from './cluster-hash-tag.js';
@@ -31,7 +38,7 @@ export class RedisRateLimitStore implements RateLimitStore, OnModuleInit, OnModu
       () => new RateLimitStoreError('timeout', `Redis did not answer within ${timeoutMs} ms`),
     );
     defineTokenBucket(client);
-    if (isCluster(client)) defineTokenBucketRefund(client);
+    defineTokenBucketRefund(client);
   }
 
   take(
@@ -48,6 +55,38 @@ export class RedisRateLimitStore implements RateLimitStore, OnModuleInit, OnModu
         ? takeAcrossSlots(this.client as Cluster, slots, keys, rules, costs, consume)
         : runTokenBucket(this.client, keys, rules, costs, consume);
     return this.deadlines.race(pending.catch(wrapStoreError));
+  }
+
+  lease(
+    keys: readonly string[],
+    rules: readonly BucketRule[],
+    costs: readonly number[],
+    extras: readonly number[],
+  ): Promise<number[]> {
+    const notReady = this.notReady();
+    if (notReady !== undefined) return Promise.reject(notReady);
+    // Limits in several Cluster slots cannot lease atomically: such a request just consumes.
+    if (isCluster(this.client) && groupByHashTag(keys).length > 1) {
+      return this.take(keys, rules, costs, true).then((reply) => withNoGrants(reply));
+    }
+    return this.deadlines.race(
+      runTokenBucketLease(this.client, keys, rules, costs, extras).catch(wrapStoreError),
+    );
+  }
+
+  async refund(
+    keys: readonly string[],
+    rules: readonly BucketRule[],
+    tokens: readonly number[],
+  ): Promise<void> {
+    const notReady = this.notReady();
+    if (notReady !== undefined) throw notReady;
+    // One call per key: leases of different identities may sit in different Cluster slots.
+    await this.deadlines.race(
+      Promise.all(
+        keys.map((key, i) => runTokenBucketRefund(this.client, [key], [rules[i]!], [tokens[i]!])),
+      ).catch(wrapStoreError),
+    );
   }
 
   async reset(keys: readonly string[]): Promise<void> {
@@ -110,6 +149,13 @@ export class RedisRateLimitStore implements RateLimitStore, OnModuleInit, OnModu
       ? undefined
       : new RateLimitStoreError('unavailable', `Redis is not connected (status: ${status})`);
   }
+}
+
+/** A take reply in the lease layout: per bucket [remaining, resetMs, retryAfterMs, 0]. */
+function withNoGrants(reply: readonly number[]): number[] {
+  const leased: number[] = [];
+  for (let i = 0; i < reply.length; i += 3) leased.push(reply[i]!, reply[i + 1]!, reply[i + 2]!, 0);
+  return leased;
 }
 
 function isCluster(client: Redis | Cluster): client is Cluster {

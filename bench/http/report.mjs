@@ -118,6 +118,16 @@ export function httpTargets(http) {
         `${verdict(rate.median >= 0.92)}.`,
     );
   }
+  if (byVariant('express-ceiling').length > 0) {
+    const floorCpu = ratio('express-ceiling', 'express-bare', 'serverCpuUs');
+    const floorRate = ratio('express-ceiling', 'express-bare', 'perSecond');
+    const vsFloor = ratio('express-library', 'express-ceiling', 'serverCpuUs');
+    lines.push(
+      `- HTTP (Express), for reference (no target): the minimal raw-EVALSHA guard costs ${withSpread(floorCpu)}× ` +
+        `the bare route's CPU/request at ${withSpread(floorRate)}× its req/s, the floor of any guard that waits ` +
+        `for Redis; the library's guard costs ${withSpread(vsFloor)}× that guard's CPU/request.`,
+    );
+  }
   const twoTrips = stat('express-library-two', 'roundTrips');
   const twoCpu = ratio('express-library-two', 'express-library', 'serverCpuUs');
   lines.push(

@@ -15,7 +15,7 @@ import { CLIENT_IDS, VARIANTS } from './variants.mjs';
 const SETTLE_MS = 50;
 
 export const HTTP_CONFIG = {
-  quick: { reps: 3, connections: 50, firstWarmup: 5_000, warmupS: 0.5, seconds: 1 },
+  quick: { reps: 2, connections: 50, firstWarmup: 3_000, warmupS: 0.25, seconds: 1 },
   full: { reps: 5, connections: 50, firstWarmup: 20_000, warmupS: 1, seconds: 10 },
 };
 
@@ -29,10 +29,16 @@ export async function runHttpBench({ redisUrl, admin, quick, reps, log }) {
     for (const outcome of started) if (outcome.status === 'fulfilled') servers.push(outcome.value);
     const failed = started.find((outcome) => outcome.status === 'rejected');
     if (failed) throw failed.reason;
-    for (const server of servers) {
-      // JIT warm-up is a matter of calls, not time: Express takes ~5,000 requests to settle here.
-      await runAutocannon({ ...server, ...config, amount: config.firstWarmup, record: false });
-    }
+    const t0 = Date.now();
+    log(`http: ${servers.length} servers up\n`);
+    // JIT warm-up is a matter of calls, not time (Express takes ~5,000 requests to settle here),
+    // so the servers are warmed all at once.
+    await Promise.all(
+      servers.map((server) =>
+        runAutocannon({ ...server, ...config, amount: config.firstWarmup, record: false }),
+      ),
+    );
+    log(`http: warmed in ${((Date.now() - t0) / 1000).toFixed(1)} s\n`);
     const runs = [];
     for (let rep = 0; rep < config.reps; rep++) {
       // Rotate the order each repetition so no variant always runs first or last.
@@ -63,7 +69,7 @@ export async function runHttpBench({ redisUrl, admin, quick, reps, log }) {
           commands,
         });
       }
-      log(`http rep ${rep + 1}/${config.reps}\n`);
+      log(`http rep ${rep + 1}/${config.reps} (${((Date.now() - t0) / 1000).toFixed(1)} s)\n`);
     }
     return {
       config,

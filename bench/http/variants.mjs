@@ -40,6 +40,12 @@ export const VARIANTS = [
     guard: 'rlf',
     peer: true,
   },
+  {
+    id: 'express-ceiling',
+    name: 'Express, minimal guard: raw ioredis EVALSHA of the ceiling script',
+    adapter: 'express',
+    guard: 'ceiling',
+  },
   { id: 'fastify-bare', name: 'Fastify, no guard', adapter: 'fastify', guard: 'none' },
   {
     id: 'fastify-library',
@@ -102,6 +108,8 @@ export async function guardSetup(guard, redisUrl) {
     }
     case 'rlf':
       return rlfSetup(redisUrl);
+    case 'ceiling':
+      return ceilingSetup(redisUrl);
     default:
       throw new Error(`unknown guard ${guard}`);
   }
@@ -132,4 +140,28 @@ async function rlfSetup(redisUrl) {
   }
   Injectable()(RlfGuard);
   return { imports: [], providers: [{ provide: APP_GUARD, useClass: RlfGuard }] };
+}
+
+// The floor of any Redis-backed guard: one EVALSHA of bench/lib/ceiling.lua per request and
+// nothing else (no headers, no options), as the decision benchmark's ceiling.
+async function ceilingSetup(redisUrl) {
+  const { APP_GUARD } = await import('@nestjs/core');
+  const { HttpException, HttpStatus, Injectable } = await import('@nestjs/common');
+  const { readFileSync } = await import('node:fs');
+  const { Redis } = await import('ioredis');
+  const redis = new Redis(redisUrl);
+  const lua = readFileSync(new URL('../lib/ceiling.lua', import.meta.url), 'utf8');
+  redis.defineCommand('benchCeiling', { numberOfKeys: 1, lua });
+  const msPerToken = HOUR_MS / CAPACITY;
+  class CeilingGuard {
+    canActivate(context) {
+      const key = `ceil:${clientId(context.switchToHttp().getRequest())}`;
+      return redis.benchCeiling(key, CAPACITY, msPerToken).then((allowed) => {
+        if (allowed === 1) return true;
+        throw new HttpException('Too Many Requests', HttpStatus.TOO_MANY_REQUESTS);
+      });
+    }
+  }
+  Injectable()(CeilingGuard);
+  return { imports: [], providers: [{ provide: APP_GUARD, useClass: CeilingGuard }] };
 }

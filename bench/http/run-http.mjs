@@ -16,7 +16,7 @@ const SETTLE_MS = 50;
 
 export const HTTP_CONFIG = {
   quick: { reps: 2, connections: 50, firstWarmup: 3_000, warmupS: 0.25, seconds: 1 },
-  full: { reps: 5, connections: 50, firstWarmup: 20_000, warmupS: 1, seconds: 10 },
+  full: { reps: 5, connections: 50, firstWarmup: 10_000, warmupS: 1, seconds: 10 },
 };
 
 export async function runHttpBench({ redisUrl, admin, quick, reps, log }) {

@@ -8,6 +8,8 @@ export interface IdentityStats {
   lastSent: number;
   firstReply: number;
   lastReply: number;
+  /** [sent, reply] of each request, with `recordTimings`. */
+  timings: [number, number][];
 }
 
 export interface RoundRobinResult {
@@ -26,4 +28,5 @@ export function driveRoundRobin(options: {
   concurrency?: number;
   method?: string;
   maxDurationMs?: number;
+  recordTimings?: boolean;
 }): Promise<RoundRobinResult>;

@@ -13,6 +13,7 @@ const BODY = JSON.stringify([{ type: 'page_view' }]);
  * Per identity, returns the outcome counts and four instants (performance.now() ms): first and
  * last request sent, first and last reply received. `allowed` counts 2xx replies that carry a
  * RateLimit header (a decision was made); `undecided` counts 2xx without one (failure strategy).
+ * With `recordTimings`, also every request's [sent, reply] instants.
  */
 export async function driveRoundRobin({
   urls,
@@ -23,6 +24,7 @@ export async function driveRoundRobin({
   concurrency = 32,
   method = 'POST',
   maxDurationMs = 3 * durationMs,
+  recordTimings = false,
 }) {
   const agents = urls.map(() => new Agent({ keepAlive: true, maxSockets: concurrency }));
   const total = Math.floor((rate * durationMs) / 1000);
@@ -53,6 +55,7 @@ export async function driveRoundRobin({
       const repliedAt = performance.now();
       entry.firstReply = Math.min(entry.firstReply, repliedAt);
       entry.lastReply = Math.max(entry.lastReply, repliedAt);
+      if (recordTimings) entry.timings.push([sentAt, repliedAt]);
       if (status === 429) entry.denied++;
       else if (status >= 200 && status < 300 && decided) entry.allowed++;
       else if (status >= 200 && status < 300) entry.undecided++;
@@ -79,6 +82,7 @@ function emptyStats() {
     lastSent: -Infinity,
     firstReply: Infinity,
     lastReply: -Infinity,
+    timings: [],
   };
 }
 

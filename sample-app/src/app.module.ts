@@ -10,7 +10,7 @@ import { SearchController } from './search/search.controller.js';
 /** What the sample app takes from its environment (or from a test). */
 export type SampleAppSettings = Pick<
   RateLimitModuleOptions,
-  'redis' | 'keyPrefix' | 'timeoutMs' | 'denyCache'
+  'redis' | 'keyPrefix' | 'timeoutMs' | 'memoryStoreMaxKeys' | 'denyCache'
 >;
 
 @Module({})

@@ -5,21 +5,25 @@ import type { NestExpressApplication } from '@nestjs/platform-express';
 import { AppModule, type SampleAppSettings } from './app.module.js';
 import { parseRateLimitMode } from './rate-limit-mode.js';
 import { redisFromEnv } from './redis-env.js';
+import { startSoakReport } from './soak-report.js';
 import { parseTrustProxy } from './trust-proxy.js';
 
 async function bootstrap(): Promise<void> {
   const redis = redisFromEnv(process.env);
   const timeoutMs = process.env.RATE_LIMIT_TIMEOUT_MS;
+  const maxKeys = process.env.RATE_LIMIT_MEMORY_MAX_KEYS;
   const settings: SampleAppSettings = {
     ...(redis === undefined ? {} : { redis }),
     ...(timeoutMs ? { timeoutMs: Number(timeoutMs) } : {}),
     ...(parseRateLimitMode(process.env.RATE_LIMIT_MODE) === 'plain' ? { denyCache: false } : {}),
+    ...(maxKeys ? { memoryStoreMaxKeys: Number(maxKeys) } : {}),
   };
   const app = await NestFactory.create<NestExpressApplication>(AppModule.register(settings));
   // Only behind a proxy you run: otherwise clients pick their own IP with X-Forwarded-For.
   const trustProxy = parseTrustProxy(process.env.TRUST_PROXY);
   if (trustProxy !== undefined) app.set('trust proxy', trustProxy);
   app.enableShutdownHooks();
+  if (process.env.SOAK_REPORT === '1') startSoakReport(app);
 
   const port = Number(process.env.PORT ?? 3000);
   await app.listen(port);

@@ -236,15 +236,15 @@ function memoryOf(report) {
 
 function verdicts(redis, memory) {
   const checks = [];
-  for (const [field, bound] of [
-    ['heapUsed', CONFIG.heapGrowthBound],
-    ['rss', CONFIG.rssGrowthBound],
+  for (const [field, stat, bound, label] of [
+    ['heapUsed', 'min', CONFIG.heapGrowthBound, 'heap floor flat (lowest sample'],
+    ['rss', 'mean', CONFIG.rssGrowthBound, 'RSS flat (mean'],
   ]) {
-    const g = growth(redis.samples, field, redisPhaseMs);
+    const g = growth(redis.samples, field, redisPhaseMs, stat);
     const ratio = g === undefined ? Number.NaN : g.last / g.middle - 1;
     checks.push(
       check(
-        `${field === 'rss' ? 'RSS' : 'heap'} flat (last third vs middle third)`,
+        `${label}, last third vs middle third)`,
         g === undefined ? 'no samples' : `${pct(ratio)} (${mb(g.middle)} → ${mb(g.last)} MB)`,
         `≤ ${pct(bound)}`,
         ratio <= bound,

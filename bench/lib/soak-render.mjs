@@ -55,10 +55,12 @@ export function renderSoakMarkdown(result) {
       'fires late, timeoutMs included, while a wait tied to Redis lasts the pause however idle ' +
       'the loops are.',
     '',
-    'Heap and RSS are compared as means over the middle and the last third of the Redis phase ' +
-      '(the first third is warm-up: JIT, pools, the deny cache filling). A leak of 100 bytes a ' +
-      `request at ${config.rate} requests/s adds about ${((config.rate * 100 * config.redisPhaseMs) / 3 / 1000 / 1_048_576).toFixed(1)} MB ` +
-      'from one third to the next; the bounds leave room for the sawtooth of garbage collection.',
+    'Memory is compared between the middle and the last third of the Redis phase (the first ' +
+      'third is warm-up: JIT, pools, the deny cache filling): for the heap, the lowest sample of ' +
+      'each third, what a major GC left, since heap used saws between collections; for RSS, the ' +
+      `mean. A leak of 1 KB a request at ${config.rate} requests/s retains about ` +
+      `${((config.rate * 1024 * config.redisPhaseMs) / 3 / 1000 / 1_048_576).toFixed(1)} MB more ` +
+      'from one third to the next.',
     '',
   ];
   return lines.join('\n');

@@ -32,13 +32,29 @@ export function runTokenBucket(
   costs: readonly number[],
   consume: boolean,
 ): Promise<number[]> {
+  return sendTokenBucket(client, keys, rules, costs, consume).then((reply) =>
+    checkTokenBucketReply(reply, keys.length),
+  );
+}
+
+/** `runTokenBucket` without the reply check, for callers that check inside a promise of theirs. */
+export function sendTokenBucket(
+  client: Redis | Cluster,
+  keys: readonly string[],
+  rules: readonly BucketRule[],
+  costs: readonly number[],
+  consume: boolean,
+): Promise<unknown> {
   const args: (string | number)[] = [...keys, consume ? '1' : '0'];
   for (let i = 0; i < rules.length; i++) {
     args.push(rules[i]!.capacity, rules[i]!.usPerToken, costs[i]!);
   }
-  return client
-    .nrrlTokenBucket(keys.length, ...args)
-    .then((reply: unknown) => checkIntegerReply(TOKEN_BUCKET_COMMAND, reply, keys.length * 3));
+  return client.nrrlTokenBucket(keys.length, ...args);
+}
+
+/** The reply of a take over `bucketCount` buckets, or a TypeError. */
+export function checkTokenBucketReply(reply: unknown, bucketCount: number): number[] {
+  return checkIntegerReply(TOKEN_BUCKET_COMMAND, reply, bucketCount * 3);
 }
 
 /**

@@ -10,10 +10,15 @@ import {
 } from './circuit-breaker.js';
 import { type Clock, systemClock } from './clock.js';
 import type { RateLimitStore } from './rate-limit-store.interface.js';
+import type { StoreObserver } from './store-observer.js';
 
 /** A store the breaker can wrap; lifecycle hooks are forwarded when it has them. */
 export type BreakableStore = RateLimitStore &
-  Partial<OnModuleInit & OnModuleDestroy> & { readonly client?: Redis | Cluster };
+  Partial<OnModuleInit & OnModuleDestroy> & {
+    readonly client?: Redis | Cluster;
+    /** When the store offers it, takes are observed from inside its promise: one layer less. */
+    observeTakes?(observer: StoreObserver): void;
+  };
 
 /**
  * Wraps a store with a circuit breaker, so that while Redis is known to be down a decision
@@ -37,7 +42,14 @@ export class CircuitBreakerStore implements RateLimitStore, OnModuleInit, OnModu
     this.breaker = new CircuitBreaker(settings, clock, (from, to) => this.logChange(from, to));
     // Reconnected: probe at the next decision rather than wait out the cool-down.
     inner.client?.on('ready', this.onReady);
+    this.observesTakes = typeof inner.observeTakes === 'function';
+    inner.observeTakes?.({
+      succeeded: () => this.breaker.recordSuccess(),
+      failed: (error) => this.record(error),
+    });
   }
+
+  private readonly observesTakes: boolean;
 
   private readonly onReady = (): void => this.breaker.endCooldown();
 
@@ -56,7 +68,11 @@ export class CircuitBreakerStore implements RateLimitStore, OnModuleInit, OnModu
     costs: readonly number[],
     consume: boolean,
   ): Promise<number[]> {
-    return this.guard(() => this.inner.take(keys, rules, costs, consume));
+    if (!this.observesTakes) return this.guard(() => this.inner.take(keys, rules, costs, consume));
+    const rejected = this.rejection();
+    return rejected === undefined
+      ? this.inner.take(keys, rules, costs, consume)
+      : Promise.reject(rejected);
   }
 
   lease(
@@ -97,23 +113,37 @@ export class CircuitBreakerStore implements RateLimitStore, OnModuleInit, OnModu
     await this.inner.onModuleDestroy?.();
   }
 
-  private async guard<T>(call: () => Promise<T>): Promise<T> {
-    if (this.breaker.admit() === 'reject') {
-      throw new RateLimitStoreError(
-        'unavailable',
-        `Circuit breaker open: ${this.description} store not called for another ${this.breaker.remainingCooldownMs()} ms`,
-      );
-    }
-    try {
-      const result = await call();
-      this.breaker.recordSuccess();
-      return result;
-    } catch (error) {
-      if (isAvailabilityFailure(error)) this.breaker.recordFailure();
-      else this.breaker.recordError();
-      throw error;
-    }
+  /** Plain `.then` callbacks, not an async function: this runs on every decision. */
+  private guard<T>(call: () => Promise<T>): Promise<T> {
+    const rejected = this.rejection();
+    return rejected === undefined
+      ? call().then(this.onSuccess, this.onFailure)
+      : Promise.reject(rejected);
   }
+
+  /** The error of a call the open circuit does not let through; undefined: go ahead. */
+  private rejection(): RateLimitStoreError | undefined {
+    if (this.breaker.admit() !== 'reject') return undefined;
+    return new RateLimitStoreError(
+      'unavailable',
+      `Circuit breaker open: ${this.description} store not called for another ${this.breaker.remainingCooldownMs()} ms`,
+    );
+  }
+
+  private record(error: unknown): void {
+    if (isAvailabilityFailure(error)) this.breaker.recordFailure();
+    else this.breaker.recordError();
+  }
+
+  private readonly onSuccess = <T>(result: T): T => {
+    this.breaker.recordSuccess();
+    return result;
+  };
+
+  private readonly onFailure = (error: unknown): never => {
+    this.record(error);
+    throw error;
+  };
 
   /**
    * Opening and closing are logged once each. A probe that fails while Redis stays down is a

@@ -5,9 +5,10 @@ import {
   runTokenBucketRefund,
 } from '../algorithms/token-bucket-refund.script.js';
 import {
+  checkTokenBucketReply,
   defineTokenBucket,
-  runTokenBucket,
   runTokenBucketLease,
+  sendTokenBucket,
 } from '../algorithms/token-bucket.script.js';
 import { RateLimitStoreError } from '../errors/rate-limit-store.error.js';
 import type { BucketRule } from '../options/resolved-limit.interface.js';
@@ -15,6 +16,7 @@ import { groupByHashTag } from './cluster-hash-tag.js';
 import { takeAcrossSlots } from './cluster-multi-slot-take.js';
 import { DeadlineQueue } from './deadline-queue.js';
 import type { RateLimitStore } from './rate-limit-store.interface.js';
+import type { StoreObserver } from './store-observer.js';
 
 const CONNECT_GRACE_MS = 2000;
 
@@ -26,6 +28,7 @@ const CONNECT_GRACE_MS = 2000;
 export class RedisRateLimitStore implements RateLimitStore, OnModuleInit, OnModuleDestroy {
   readonly description: string;
   private readonly deadlines: DeadlineQueue;
+  private observer: StoreObserver | undefined;
 
   constructor(
     readonly client: Redis | Cluster,
@@ -48,14 +51,37 @@ export class RedisRateLimitStore implements RateLimitStore, OnModuleInit, OnModu
     consume: boolean,
   ): Promise<number[]> {
     const notReady = this.notReady();
-    if (notReady !== undefined) return Promise.reject(notReady);
-    const slots = isCluster(this.client) ? groupByHashTag(keys) : [];
-    const pending =
-      slots.length > 1
-        ? takeAcrossSlots(this.client as Cluster, slots, keys, rules, costs, consume)
-        : runTokenBucket(this.client, keys, rules, costs, consume);
-    return this.deadlines.race(pending.catch(wrapStoreError));
+    if (notReady !== undefined) return Promise.reject(this.takeFailed(notReady));
+    if (isCluster(this.client) && groupByHashTag(keys).length > 1) {
+      const slots = groupByHashTag(keys);
+      return this.deadlines.settle(
+        takeAcrossSlots(this.client, slots, keys, rules, costs, consume),
+        this.takeSucceeded,
+        this.takeFailed,
+      );
+    }
+    return this.deadlines.settle(
+      sendTokenBucket(this.client, keys, rules, costs, consume),
+      (reply) => this.takeSucceeded(checkTokenBucketReply(reply, keys.length)),
+      this.takeFailed,
+    );
   }
+
+  /** Reports every take's outcome to `observer`, without a promise around the take. */
+  observeTakes(observer: StoreObserver): void {
+    this.observer = observer;
+  }
+
+  private readonly takeSucceeded = (reply: number[]): number[] => {
+    this.observer?.succeeded();
+    return reply;
+  };
+
+  private readonly takeFailed = (error: unknown): RateLimitStoreError => {
+    const storeError = toStoreError(error);
+    this.observer?.failed(storeError);
+    return storeError;
+  };
 
   lease(
     keys: readonly string[],
@@ -165,11 +191,15 @@ function isCluster(client: Redis | Cluster): client is Cluster {
 /** ioredis's messages for a command it could not send, or whose connection dropped. */
 const CONNECTION_LOST = /Stream isn't writeable|Connection is closed/;
 
-function wrapStoreError(error: unknown): never {
-  if (error instanceof RateLimitStoreError) throw error;
+function toStoreError(error: unknown): RateLimitStoreError {
+  if (error instanceof RateLimitStoreError) return error;
   const message = error instanceof Error ? error.message : String(error);
   const failure = CONNECTION_LOST.test(message) ? 'unavailable' : 'error';
-  throw new RateLimitStoreError(failure, `Redis error: ${message}`, { cause: error });
+  return new RateLimitStoreError(failure, `Redis error: ${message}`, { cause: error });
+}
+
+function wrapStoreError(error: unknown): never {
+  throw toStoreError(error);
 }
 
 /** Logs the client's connection errors under our context instead of ioredis's stderr warning. */

@@ -95,11 +95,14 @@ function send(url, agent, path, method, identity) {
         method,
         agent,
         timeout: 10_000,
-        headers: {
-          'x-api-key': identity,
-          'content-type': 'application/json',
-          'content-length': Buffer.byteLength(BODY),
-        },
+        headers:
+          method === 'GET'
+            ? { 'x-api-key': identity }
+            : {
+                'x-api-key': identity,
+                'content-type': 'application/json',
+                'content-length': Buffer.byteLength(BODY),
+              },
       },
       (res) => {
         res.resume();
@@ -111,6 +114,6 @@ function send(url, agent, path, method, identity) {
     );
     req.once('timeout', () => req.destroy(new Error('timeout')));
     req.once('error', () => resolve({ status: 0, decided: false }));
-    req.end(BODY);
+    req.end(method === 'GET' ? undefined : BODY);
   });
 }

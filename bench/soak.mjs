@@ -76,6 +76,8 @@ for (const [name, value] of Object.entries(CONFIG)) {
 }
 const redisPhaseMs = Math.round(CONFIG.durationS * 800);
 const memoryPhaseMs = Math.round(CONFIG.durationS * 200);
+/** Seconds between forced GCs in the app: about four in each third of the Redis phase. */
+const gcEvery = Math.max(1, Math.min(5, Math.floor(redisPhaseMs / 12_000)));
 /** Two pauses, after the app has warmed and before the last third, a steady state to compare. */
 const pauseMs = Math.min(3_000, Math.round(redisPhaseMs * 0.1));
 const PAUSES = [0.3, 0.55].map((at) => ({ fromMs: Math.round(redisPhaseMs * at), pauseMs }));
@@ -100,6 +102,7 @@ async function redisPhase() {
       REDIS_URL: server.url,
       TRUST_PROXY: 'loopback',
       RATE_LIMIT_TIMEOUT_MS: String(CONFIG.timeoutMs),
+      SOAK_GC_EVERY: String(gcEvery),
     },
   });
   cleanups.push(() => app.stop());
@@ -172,7 +175,11 @@ async function redisPhase() {
   await sleep(50);
   if (app.exited()) throw new Error(`the sample app died:\n${app.output()}`);
   await cleanup();
-  return { samples, pauses, requests, appStalls, ownStalls, endMs: now() };
+  // The heap a full collection left, every fifth report, on this run's clock.
+  const heapAfterGc = app.reports
+    .filter((report) => typeof report.heapAfterGc === 'number')
+    .map((report) => ({ tMs: report.t - wallT0, heapAfterGc: report.heapAfterGc }));
+  return { samples, pauses, requests, appStalls, ownStalls, heapAfterGc, endMs: now() };
 }
 
 async function memoryPhase() {
@@ -236,11 +243,11 @@ function memoryOf(report) {
 
 function verdicts(redis, memory) {
   const checks = [];
-  for (const [field, stat, bound, label] of [
-    ['heapUsed', 'min', CONFIG.heapGrowthBound, 'heap floor flat (lowest sample'],
-    ['rss', 'mean', CONFIG.rssGrowthBound, 'RSS flat (mean'],
+  for (const [series, field, bound, label] of [
+    [redis.heapAfterGc, 'heapAfterGc', CONFIG.heapGrowthBound, 'heap after a full GC flat (mean'],
+    [redis.samples, 'rss', CONFIG.rssGrowthBound, 'RSS flat (mean'],
   ]) {
-    const g = growth(redis.samples, field, redisPhaseMs, stat);
+    const g = growth(series, field, redisPhaseMs);
     const ratio = g === undefined ? Number.NaN : g.last / g.middle - 1;
     checks.push(
       check(
@@ -347,10 +354,14 @@ function timeline(redis) {
     const paused = redis.pauses.some(
       (p) => p.fromMs < (second + 1) * 1000 && p.toMs > second * 1000,
     );
+    const collected = redis.heapAfterGc.find(
+      (entry) => entry.tMs >= second * 1000 && entry.tMs < (second + 1) * 1000,
+    );
     return {
       second: second + 1,
       paused,
       heapUsed: sample?.heapUsed ?? null,
+      heapAfterGc: collected?.heapAfterGc ?? null,
       rss: sample?.rss ?? null,
       redisUsedMemory: sample?.redisUsedMemory ?? null,
       answers: row.answers,
@@ -379,13 +390,14 @@ try {
   const result = {
     date: startedAt.toISOString(),
     node: process.version,
-    config: { ...CONFIG, redisPhaseMs, memoryPhaseMs, pauses: PAUSES },
+    config: { ...CONFIG, redisPhaseMs, memoryPhaseMs, gcEveryS: gcEvery, pauses: PAUSES },
     pauses: redis.pauses.map((p) => ({ fromMs: Math.round(p.fromMs), toMs: Math.round(p.toMs) })),
     summary: {
       sent: redis.requests.sent + memory.requests.sent,
       redisPhase: {
         sent: redis.requests.sent,
         statuses: statusCounts(redis.requests),
+        transportErrors: redis.requests.errors,
         decisionsPerSecond: Math.round(decisions / (redis.endMs / 1000)),
         pauseMaxLatencyMs: Number(pauseMaxMs.toFixed(1)),
         pauseMaxLatencyLessStallsMs: Number(pauseNetMaxMs.toFixed(1)),
@@ -398,6 +410,7 @@ try {
       memoryPhase: {
         sent: memory.requests.sent,
         statuses: statusCounts(memory.requests),
+        transportErrors: memory.requests.errors,
         storeSizes: memory.storeSizes,
       },
     },
@@ -410,11 +423,12 @@ try {
   writeFileSync(join(args.out, 'soak.md'), renderSoakMarkdown(result));
   console.table(
     rows
-      .filter((_, i) => i % 5 === 4 || rows[i].paused)
+      .filter((row, i) => i % 5 === 4 || row.paused || row.heapAfterGc !== null)
       .map((row) => ({
         s: row.second,
         paused: row.paused ? 'yes' : '',
         'heap MB': row.heapUsed === null ? '' : mb(row.heapUsed),
+        'after GC': row.heapAfterGc === null ? '' : mb(row.heapAfterGc),
         'RSS MB': row.rss === null ? '' : mb(row.rss),
         'Redis MB': row.redisUsedMemory === null ? '' : mb(row.redisUsedMemory),
         'decisions/s': row.decisions,

@@ -1,5 +1,6 @@
 // The sample app as a child process with SOAK_REPORT=1: it prints its memory (and the memory
-// store's size) as one `soak-report {json}` line a second, read here from its stdout.
+// store's size) as one `soak-report {json}` line a second, read here from its stdout; with
+// --expose-gc, so every SOAK_GC_EVERY-th line gives the heap that survives a full collection.
 import { spawn } from 'node:child_process';
 import { request } from 'node:http';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -14,6 +15,7 @@ const INHERITED_OUT = [
   'RATE_LIMIT_MODE',
   'RATE_LIMIT_TIMEOUT_MS',
   'RATE_LIMIT_MEMORY_MAX_KEYS',
+  'SOAK_GC_EVERY',
   'TRUST_PROXY',
   'PORT',
   'NODE_OPTIONS',
@@ -28,7 +30,7 @@ export async function startSoakApp({ entry, env }) {
   const port = await freePort();
   const base = { ...process.env };
   for (const name of INHERITED_OUT) delete base[name];
-  const child = spawn(process.execPath, [entry], {
+  const child = spawn(process.execPath, ['--expose-gc', entry], {
     env: { ...base, ...env, SOAK_REPORT: '1', PORT: String(port) },
     stdio: ['ignore', 'pipe', 'pipe'],
   });

@@ -1,11 +1,11 @@
 // The soak's verdicts and its per-second timeline, from the samples and the request records.
 
 /**
- * Heap: the floor of the last third (its lowest sample: what a major GC left) at most this much
- * above the middle third's; the first third is warm-up. The floor, not the mean: heap used saws
- * between GCs (25 to 80 MB in 10 s at 400 requests/s), which drowns a leak in any mean.
+ * Heap: the mean heap left by a full GC (forced every few seconds) over the last third at most this much
+ * above the middle third's; the first third is warm-up. After a full GC, not as sampled: heap
+ * used saws between GCs (25 to 80 MB in 10 s at 400 requests/s), which drowns a leak.
  */
-export const HEAP_GROWTH_BOUND = 0.2;
+export const HEAP_GROWTH_BOUND = 0.1;
 /** RSS: last-third mean against the middle third's; RSS barely follows the sawtooth. */
 export const RSS_GROWTH_BOUND = 0.15;
 /** Memory store: the fill that shows eviction was exercised, as a share of memoryStoreMaxKeys. */
@@ -13,14 +13,13 @@ export const STORE_FILL_SHARE = 0.9;
 
 const mean = (values) => values.reduce((sum, value) => sum + value, 0) / values.length;
 
-/** A field's `stat` ('mean' or 'min') over the middle third of the phase and over its last. */
-export function growth(samples, field, phaseMs, stat) {
+/** A field's mean over the middle third of the phase and over its last. */
+export function growth(samples, field, phaseMs) {
   const middle = samples.filter((s) => s.tMs >= phaseMs / 3 && s.tMs < (2 * phaseMs) / 3);
   const last = samples.filter((s) => s.tMs >= (2 * phaseMs) / 3);
   const values = (list) => list.map((s) => s[field]).filter((v) => typeof v === 'number');
   if (values(middle).length === 0 || values(last).length === 0) return undefined;
-  const of = stat === 'min' ? (list) => Math.min(...values(list)) : (list) => mean(values(list));
-  return { middle: of(middle), last: of(last) };
+  return { middle: mean(values(middle)), last: mean(values(last)) };
 }
 
 /** Requests whose wait overlapped [from, to] (ms on the run's clock). */

@@ -41,13 +41,16 @@ function headersFor(i, identities, warm) {
 
 /** Keep-alive connections for at most `concurrency` requests in flight; destroy() when done. */
 export function soakAgent(concurrency) {
-  return new Agent({ keepAlive: true, maxSockets: concurrency });
+  // fifo: every socket takes its turn, so none idles past the server's keep-alive timeout (5 s)
+  // and gets closed just as a request is written to it.
+  return new Agent({ keepAlive: true, maxSockets: concurrency, scheduling: 'fifo' });
 }
 
 /**
  * Runs for `durationMs` (never past `durationMs` + 10 s). `t0` is the performance.now() origin
  * of the recorded times. Returns typed arrays per request: sentMs, latencyMs, status (0: a
- * transport error or a client timeout), decided (1 when a RateLimit header came back).
+ * transport error or a client timeout, counted by code in `errors`), decided (1 when a
+ * RateLimit header came back).
  */
 export async function driveSoak({
   url,
@@ -64,6 +67,7 @@ export async function driveSoak({
   const latencyMs = new Float64Array(total).fill(Number.NaN);
   const status = new Uint16Array(total);
   const decided = new Uint8Array(total);
+  const errors = {};
   const start = performance.now();
   const hardStop = start + durationMs + 10_000;
   let next = 0;
@@ -80,11 +84,16 @@ export async function driveSoak({
       const reply = await send(url, agent, headersFor(i, identities, warm));
       latencyMs[i] = performance.now() - sentAt;
       status[i] = reply.status;
+      if (reply.error !== undefined) errors[reply.error] = (errors[reply.error] ?? 0) + 1;
       decided[i] = reply.decided ? 1 : 0;
     }
   };
   await Promise.all(Array.from({ length: concurrency }, worker));
-  return { sent, sentMs, latencyMs, status, decided };
+  return { sent, sentMs, latencyMs, status, decided, errors };
+}
+
+function code(error) {
+  return typeof error?.code === 'string' ? error.code : String(error?.message ?? error);
 }
 
 function send(url, agent, { path, method, headers, body }) {
@@ -97,11 +106,13 @@ function send(url, agent, { path, method, headers, body }) {
         res.once('end', () =>
           resolve({ status: res.statusCode ?? 0, decided: res.headers['ratelimit'] !== undefined }),
         );
-        res.once('error', () => resolve({ status: 0, decided: false }));
+        res.once('error', (error) => resolve({ status: 0, decided: false, error: code(error) }));
       },
     );
-    req.once('timeout', () => req.destroy(new Error('client timeout')));
-    req.once('error', () => resolve({ status: 0, decided: false }));
+    req.once('timeout', () =>
+      req.destroy(Object.assign(new Error('timeout'), { code: 'TIMEOUT' })),
+    );
+    req.once('error', (error) => resolve({ status: 0, decided: false, error: code(error) }));
     req.end(body);
   });
 }

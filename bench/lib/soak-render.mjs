@@ -28,7 +28,7 @@ export function renderSoakMarkdown(result) {
     ),
     '',
     `Redis phase: ${summary.redisPhase.sent} requests, statuses ` +
-      `${formatCounts(summary.redisPhase.statuses)}; ${summary.redisPhase.decisionsPerSecond} ` +
+      `${formatCounts(summary.redisPhase.statuses)}${errorsOf(summary.redisPhase)}; ${summary.redisPhase.decisionsPerSecond} ` +
       `decisions/s on average; longest wait overlapping a pause ` +
       `${summary.redisPhase.pauseMaxLatencyMs} ms, ${summary.redisPhase.pauseMaxLatencyLessStallsMs} ms ` +
       `less event-loop stalls (longest stall: app ${summary.redisPhase.appLoopDelayMaxMs.toFixed(0)} ms, ` +
@@ -36,17 +36,19 @@ export function renderSoakMarkdown(result) {
       `${summary.redisPhase.steadyLatencyMs.p50} ms, p99 ${summary.redisPhase.steadyLatencyMs.p99} ms, ` +
       `max ${summary.redisPhase.steadyLatencyMs.max} ms); Redis used_memory at most ` +
       `${mb(summary.redisPhase.redisUsedMemoryMax)} MB. Memory phase: ` +
-      `${summary.memoryPhase.sent} requests, statuses ${formatCounts(summary.memoryPhase.statuses)}.`,
+      `${summary.memoryPhase.sent} requests, statuses ${formatCounts(summary.memoryPhase.statuses)}${errorsOf(summary.memoryPhase)}.`,
     '',
-    'Every fifth second, and every second Redis was paused (heap and RSS: the app process):',
+    'Every fifth second, every second with a forced GC, and every second Redis was paused ' +
+      '(heap and RSS: the app process; heap after GC: what a forced full collection left):',
     '',
-    '| s | Redis paused | heap MB | RSS MB | Redis used_memory MB | decisions/s | max latency ms |',
-    '| --: | --- | --: | --: | --: | --: | --: |',
+    '| s | Redis paused | heap MB | heap after GC MB | RSS MB | Redis used_memory MB | decisions/s | max latency ms |',
+    '| --: | --- | --: | --: | --: | --: | --: | --: |',
     ...result.timeline
-      .filter((row, i) => i % 5 === 4 || row.paused)
+      .filter((row, i) => i % 5 === 4 || row.paused || row.heapAfterGc !== null)
       .map(
         (row) =>
-          `| ${row.second} | ${row.paused ? 'yes' : ''} | ${mb(row.heapUsed)} | ${mb(row.rss)} | ` +
+          `| ${row.second} | ${row.paused ? 'yes' : ''} | ${mb(row.heapUsed)} | ` +
+          `${mb(row.heapAfterGc)} | ${mb(row.rss)} | ` +
           `${mb(row.redisUsedMemory)} | ${row.decisions} | ${row.maxLatencyMs} |`,
       ),
     '',
@@ -56,14 +58,22 @@ export function renderSoakMarkdown(result) {
       'the loops are.',
     '',
     'Memory is compared between the middle and the last third of the Redis phase (the first ' +
-      'third is warm-up: JIT, pools, the deny cache filling): for the heap, the lowest sample of ' +
-      'each third, what a major GC left, since heap used saws between collections; for RSS, the ' +
-      `mean. A leak of 1 KB a request at ${config.rate} requests/s retains about ` +
+      'third is warm-up: JIT, pools, the deny cache filling), as means: for the heap, of what a ' +
+      `full GC left (the app, started with --expose-gc, collects every ${config.gcEveryS} s), ` +
+      'since heap used ' +
+      'saws between collections; for RSS, of every sample. A leak of 1 KB a request at ' +
+      `${config.rate} requests/s retains about ` +
       `${((config.rate * 1024 * config.redisPhaseMs) / 3 / 1000 / 1_048_576).toFixed(1)} MB more ` +
       'from one third to the next.',
     '',
   ];
   return lines.join('\n');
+}
+
+/** Transport errors (status 0) by code, when there were any. */
+function errorsOf(phase) {
+  const codes = formatCounts(phase.transportErrors ?? {});
+  return codes === '' ? '' : ` (status 0 by error: ${codes})`;
 }
 
 function formatCounts(counts) {

@@ -38,10 +38,11 @@ function runSoak(args: readonly string[]): Promise<{ code: number | null; output
 /**
  * The short soak: 8 s of load instead of 60 (two 0.64 s Redis pauses), so it checks what does
  * not need a long run: no wait tied to Redis while it is paused, no 5xx, the memory store
- * bounded. Its memory bounds are sanity bounds only (heap floor up to 4x, RSS 1.5x): its thirds
- * last 2 s, too short to hold a major GC, so leaks are judged by the 60 s run (npm run soak).
- * A request may wait timeoutMs + 150 ms beyond event-loop stalls (a shared CI machine), still
- * well under a pause, which a wait tied to Redis would last.
+ * bounded. Its memory bounds are looser than the full run's (+25% from the middle to the last
+ * 2 s third, for the heap after a full GC and for RSS): too short to tell a small leak from
+ * warm-up, which the 60 s run (npm run soak) judges. A request may wait timeoutMs + 150 ms beyond
+ * event-loop stalls (a shared CI machine), still well under a pause, which a wait tied to Redis
+ * would last.
  */
 describe('soak, short version', () => {
   let build: SampleAppBuild;
@@ -65,9 +66,9 @@ describe('soak, short version', () => {
       '--margin-ms',
       '150',
       '--heap-bound',
-      '3',
+      '0.25',
       '--rss-bound',
-      '0.5',
+      '0.25',
       '--entry',
       build.entry,
       '--out',

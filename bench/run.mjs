@@ -3,6 +3,7 @@
 // Then the HTTP benchmark (bench/http/) writes results/http.json and its RESULTS.md section.
 // `--http-only` runs the HTTP part alone (RESULTS.md re-rendered from the last results.json),
 // `--no-http` the decisions alone (RESULTS.md keeps the last http.json, with its own date).
+// `--http-callgrind` adds instructions per request counted under valgrind (slow: minutes).
 import process from 'node:process';
 import { URL } from 'node:url';
 import { execFileSync } from 'node:child_process';
@@ -18,11 +19,13 @@ import { perDecision, redisCounters } from './lib/redis-stats.mjs';
 import { SYSTEMS } from './lib/systems.mjs';
 import { runHttpBench } from './http/run-http.mjs';
 import { writeHttpResults } from './http/report.mjs';
+import { runCallgrind } from './http/callgrind.mjs';
 
 const quick = process.argv.includes('--quick');
 const httpOnly = process.argv.includes('--http-only');
 const noHttp = process.argv.includes('--no-http');
 const httpRepsArg = process.argv.find((arg) => arg.startsWith('--http-reps='));
+const httpCallgrind = process.argv.includes('--http-callgrind');
 const callsArg = process.argv.find((arg) => arg.startsWith('--calls='));
 const CONFIG = quick
   ? {
@@ -175,6 +178,10 @@ try {
       reps: httpRepsArg ? Number(httpRepsArg.slice('--http-reps='.length)) : undefined,
       log: (line) => process.stdout.write(line),
     });
+    if (httpCallgrind) {
+      const log = (line) => process.stdout.write(line);
+      http.callgrind = await runCallgrind({ redisUrl: url, quick, log });
+    }
     await admin.flushall();
     const meta = {
       quick,

@@ -2,13 +2,11 @@
 // started once and kept running; each repetition runs every variant (order rotated) for a warm-up
 // then a measured window of autocannon. Per window: req/s, p50/p99, the server's own CPU per
 // request, Redis commands per request and, where perf counts them, instructions per request.
-import { fork } from 'node:child_process';
 import { setTimeout as sleep } from 'node:timers/promises';
-import process from 'node:process';
-import { URL, fileURLToPath } from 'node:url';
 import { perDecision, redisCounters } from '../lib/redis-stats.mjs';
 import { runAutocannon } from './load.mjs';
 import { perfCount, perfSupport } from './perf.mjs';
+import { startServer } from './server-process.mjs';
 import { CLIENT_IDS, VARIANTS } from './variants.mjs';
 
 // Requests in flight when autocannon stops finish within this before counters are read.
@@ -80,33 +78,4 @@ export async function runHttpBench({ redisUrl, admin, quick, reps, log }) {
   } finally {
     await Promise.all(servers.map((server) => server.stop()));
   }
-}
-
-function startServer(variant, redisUrl) {
-  const child = fork(fileURLToPath(new URL('./server.mjs', import.meta.url)), [variant.id], {
-    env: { ...process.env, REDIS_URL: redisUrl },
-    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
-  });
-  const exited = new Promise((resolve) => child.once('exit', resolve));
-  return new Promise((resolve, reject) => {
-    child.once('exit', (code) => reject(new Error(`${variant.id} server exited (${code})`)));
-    child.once('message', ({ port }) =>
-      resolve({
-        variant,
-        port,
-        pid: child.pid,
-        cpu: () =>
-          new Promise((answer) => {
-            child.once('message', answer);
-            child.send('cpu');
-          }),
-        stop: () => {
-          if (child.connected) child.send('stop');
-          // A server that does not close within 5 s is ended by its pid.
-          const timer = setTimeout(() => child.kill('SIGKILL'), 5_000);
-          return exited.finally(() => clearTimeout(timer));
-        },
-      }),
-    );
-  });
 }

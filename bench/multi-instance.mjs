@@ -23,7 +23,7 @@ const PUBLIC = { path: '/public', method: 'GET', capacity: 5, perS: 5 / 60 };
 const MODES = ['plain', 'deny-cache', 'lease'];
 const CONFIG = quick
   ? { warmupMs: 300, accuracyMs: 1_500, throughputMs: 750, hotMs: 750, concurrency: 64 }
-  : { warmupMs: 1_500, accuracyMs: 5_000, throughputMs: 4_000, hotMs: 3_000, concurrency: 64 };
+  : { warmupMs: 1_000, accuracyMs: 4_000, throughputMs: 3_000, hotMs: 2_500, concurrency: 64 };
 /**
  * Leases left when a run ends are given back when they expire (ttlMs 1000, swept every 100 ms):
  * wait for those refunds so they count against the run that took the leases.
@@ -194,10 +194,13 @@ function diff(before, after) {
 function summarize(kind, route, load, commands) {
   const identities = Object.values(load.perIdentity);
   const sum = (field) => identities.reduce((total, stats) => total + stats[field], 0);
-  const other = identities.reduce(
-    (total, stats) => total + Object.values(stats.other).reduce((a, b) => a + b, 0),
-    0,
-  );
+  const otherOutcomes = {};
+  for (const stats of identities) {
+    for (const [outcome, count] of Object.entries(stats.other)) {
+      otherOutcomes[outcome] = (otherOutcomes[outcome] ?? 0) + count;
+    }
+  }
+  const other = Object.values(otherOutcomes).reduce((a, b) => a + b, 0);
   const answered = sum('allowed') + sum('denied') + sum('undecided') + other;
   const seconds = (load.end - load.start) / 1000;
   const roundTrips = Object.entries(commands)
@@ -213,6 +216,7 @@ function summarize(kind, route, load, commands) {
     denied: sum('denied'),
     undecided: sum('undecided'),
     other,
+    otherOutcomes,
     roundTripsPerRequest: round(roundTrips / answered, 3),
     scriptsPerRequest: round(scripts / answered, 3),
     commands,
@@ -247,9 +251,7 @@ function line(result) {
   return (
     `${result.requestsPerS} req/s, ${result.allowed}/${result.requests} allowed${accuracy}, ` +
     `${result.roundTripsPerRequest} Redis round trips/request` +
-    (result.undecided + result.other > 0
-      ? `, ${result.undecided + result.other} undecided/errors`
-      : '')
+    (result.undecided + result.other > 0 ? `, undecided/errors: ${outcomes(result)}` : '')
   );
 }
 
@@ -266,7 +268,7 @@ function renderMarkdown({ meta, results }) {
       r.accuracy === undefined ? '' : `${percent(r.accuracy)} (${percent(r.ofExactBucket)})`,
       r.roundTripsPerRequest,
       r.scriptsPerRequest,
-      r.undecided + r.other,
+      outcomes(r),
     ].join(' | '),
   );
   return `## Multi-instance: 4 sample-app processes, round-robin
@@ -303,10 +305,17 @@ masters), without INFO and without the commands the library's scripts run inside
 write (pipelining), so this is an upper bound on network round trips. Scripts are EVALSHA + EVAL.
 The raw counts per command are in multi-instance.json.
 
-| backend | mode | run | req/s | allowed / requests | sent/s | accuracy (of exact bucket) | round trips/req | scripts/req | undecided |
+| backend | mode | run | req/s | allowed / requests | sent/s | accuracy (of exact bucket) | round trips/req | scripts/req | undecided, errors |
 | --- | --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |
 ${rows.map((row) => `| ${row} |`).join('\n')}
 `;
+}
+
+/** Undecided requests (failure strategy) and other outcomes, e.g. `0` or `1 (ECONNRESET: 1)`. */
+function outcomes({ undecided, other, otherOutcomes }) {
+  if (other === 0) return String(undecided);
+  const detail = Object.entries(otherOutcomes).map(([outcome, count]) => `${outcome}: ${count}`);
+  return `${undecided + other} (${detail.join(', ')})`;
 }
 
 /** Requests a token bucket (full at first, 1 token each, denials free) admits at these instants. */

@@ -3,7 +3,8 @@ export interface IdentityStats {
   allowed: number;
   denied: number;
   undecided: number;
-  other: Record<number, number>;
+  /** Counts of other statuses ('500') and transport errors ('ECONNRESET'). */
+  other: Record<string, number>;
   firstSent: number;
   lastSent: number;
   firstReply: number;

@@ -45,7 +45,7 @@ export async function driveRoundRobin({
       entry.sent++;
       entry.firstSent = Math.min(entry.firstSent, sentAt);
       entry.lastSent = Math.max(entry.lastSent, sentAt);
-      const { status, decided } = await send(
+      const { status, decided, error } = await send(
         urls[instance],
         agents[instance],
         path,
@@ -59,7 +59,10 @@ export async function driveRoundRobin({
       if (status === 429) entry.denied++;
       else if (status >= 200 && status < 300 && decided) entry.allowed++;
       else if (status >= 200 && status < 300) entry.undecided++;
-      else entry.other[status] = (entry.other[status] ?? 0) + 1;
+      else {
+        const outcome = error ?? String(status);
+        entry.other[outcome] = (entry.other[outcome] ?? 0) + 1;
+      }
     }
   };
   try {
@@ -86,7 +89,7 @@ function emptyStats() {
   };
 }
 
-/** Resolves { status, decided }; a transport error is status 0. */
+/** Resolves { status, decided }; a transport error is status 0 with its code as `error`. */
 function send(url, agent, path, method, identity) {
   return new Promise((resolve) => {
     const req = request(
@@ -109,11 +112,15 @@ function send(url, agent, path, method, identity) {
         res.once('end', () =>
           resolve({ status: res.statusCode ?? 0, decided: res.headers['ratelimit'] !== undefined }),
         );
-        res.once('error', () => resolve({ status: 0, decided: false }));
+        res.once('error', (err) => resolve({ status: 0, decided: false, error: errorCode(err) }));
       },
     );
     req.once('timeout', () => req.destroy(new Error('timeout')));
-    req.once('error', () => resolve({ status: 0, decided: false }));
+    req.once('error', (err) => resolve({ status: 0, decided: false, error: errorCode(err) }));
     req.end(method === 'GET' ? undefined : BODY);
   });
+}
+
+function errorCode(error) {
+  return error.code ?? error.message;
 }

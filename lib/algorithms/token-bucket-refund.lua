@@ -3,9 +3,10 @@ Gives tokens back to buckets that token-bucket.lua charged for a request that wa
 elsewhere: on Redis Cluster the limits of one request may sit in several slots, which one script
 call cannot span, so the store charges slot by slot and undoes the charges of a later denial.
 
-Same value format as token-bucket.lua: struct.pack('<dd', debt_us, written_at_us), PX = time to
-full. The debt is brought to now, reduced by tokens * us_per_token and floored at 0; a bucket with
-no debt left is deleted (full). A bucket with no key is full already: nothing to give back.
+Same value format as token-bucket.lua: the integer Redis time in µs at which the bucket is full,
+PX = time to full. The debt is brought to now, reduced by tokens * us_per_token and floored at 0;
+a bucket with no debt left is deleted (full). A bucket with no key is full already: nothing to
+give back. Used for Cluster requests spanning slots and for leased tokens that were not spent.
 
 KEYS[i]          bucket key; all keys of one call share a {hash tag}
 ARGV[3i - 2]     capacity of bucket i, in tokens
@@ -27,17 +28,16 @@ for i = 1, #KEYS do
   local us_per_token = tonumber(ARGV[3 * i - 1])
   local tokens = tonumber(ARGV[3 * i])
   local debt_us = 0
-  local stored = redis.call('GET', KEYS[i])
-  if stored then
-    local stored_debt_us, written_at_us = struct.unpack('<dd', stored)
-    local elapsed_us = now_us - written_at_us
-    if elapsed_us < 0 then elapsed_us = 0 end
-    debt_us = stored_debt_us - elapsed_us - tokens * us_per_token
+  local full_at_us = tonumber(redis.call('GET', KEYS[i]))
+  if full_at_us then
+    debt_us = math.min(full_at_us - now_us, capacity * us_per_token) - tokens * us_per_token
     if debt_us <= 0 then
       debt_us = 0
       redis.call('DEL', KEYS[i])
     else
-      redis.call('SET', KEYS[i], struct.pack('<dd', debt_us, now_us), 'PX', math.ceil(debt_us / 1000))
+      debt_us = math.ceil(debt_us)
+      full_at_us = now_us + debt_us
+      redis.call('SET', KEYS[i], full_at_us, 'PX', math.ceil(debt_us / 1000))
     end
   end
   local remaining = math.floor((capacity * us_per_token - debt_us) / us_per_token + TOLERANCE_TOKENS)

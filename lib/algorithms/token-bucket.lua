@@ -1,19 +1,20 @@
 --[[
 Token bucket over N buckets, all-or-nothing, in one atomic call.
 
-Each bucket is stored as its "debt": the microseconds it needs to be full again. A full bucket
-has debt 0 and no key at all; a bucket holds capacity - debt / us_per_token tokens. The value is
-struct.pack('<dd', debt_us, written_at_us), 16 bytes, and the key expires (PEXPIRE) when the debt
-has run out, i.e. when the bucket is full again: idle identities cost nothing, no cleanup job.
-Debt is kept relative to its write time (two numbers, not one absolute time) so no precision is
-lost to the magnitude of the clock, and the bytes round-trip exactly.
+Each bucket is judged by its "debt": the microseconds it needs to be full again; a bucket holds
+capacity - debt / us_per_token tokens. The value stored is one integer, the Redis time in
+microseconds at which the bucket is full again (debt = full_at - now), which Redis keeps as an
+integer inside the key's object: no string allocated. It is rounded up to the microsecond, so
+rounding only ever adds debt (at most 1 µs per write). A full bucket has no key at all: the key
+expires (PX) when the debt has run out, so idle identities cost nothing and no cleanup job exists.
 
 A request passes iff every bucket holds at least its cost; then each pays its cost. Otherwise
 nothing is written: a denial consumes nothing.
 
 Time is Redis's own (TIME), so app instances with skewed clocks agree. Calling TIME before
 writes is safe since Redis 5: scripts replicate their effects, not the script.
-A clock that steps back (failover) is treated as no time passing, never as new debt.
+A clock that steps back (failover) shows as added debt, capped at an empty bucket: it can deny
+for as long as the step, never admit more.
 Lua numbers become integers in the reply (truncated), so the script rounds them itself.
 
 KEYS[i]          bucket key; all keys of one call share a {hash tag}, so Cluster accepts the call
@@ -51,17 +52,14 @@ for i = 1, bucket_count do
   local us_per_token = tonumber(ARGV[at + 3])
   local cost = tonumber(ARGV[at + 4])
 
+  local max_debt_us = capacity * us_per_token
   local debt_us = 0
-  local stored = redis.call('GET', KEYS[i])
-  if stored then
-    local stored_debt_us, written_at_us = struct.unpack('<dd', stored)
-    local elapsed_us = now_us - written_at_us
-    if elapsed_us < 0 then elapsed_us = 0 end
-    debt_us = stored_debt_us - elapsed_us
-    if debt_us < 0 then debt_us = 0 end
+  local full_at_us = tonumber(redis.call('GET', KEYS[i]))
+  if full_at_us then
+    debt_us = full_at_us - now_us
+    if debt_us < 0 then debt_us = 0 elseif debt_us > max_debt_us then debt_us = max_debt_us end
   end
 
-  local max_debt_us = capacity * us_per_token
   local need_us = debt_us + cost * us_per_token
   local retry_after_ms = 0
   if cost > capacity then
@@ -91,8 +89,9 @@ for i = 1, bucket_count do
       need_us = need_us + granted * us_per_token
     end
     if need_us > debt_us then
-      debt_us = need_us
-      redis.call('SET', KEYS[i], struct.pack('<dd', debt_us, now_us), 'PX', math.ceil(debt_us / 1000))
+      debt_us = math.ceil(need_us) -- before adding now_us, whose magnitude would cost precision
+      local full_at_us = now_us + debt_us
+      redis.call('SET', KEYS[i], full_at_us, 'PX', math.ceil(debt_us / 1000))
     end
   end
   local remaining = math.floor((max_debt_us - debt_us) / us_per_token + TOLERANCE_TOKENS)

@@ -9,23 +9,21 @@ import type { BucketRule } from '../options/resolved-limit.interface.js';
 /** Absorbs float rounding in sums of usPerToken; never accumulates across calls. */
 export const TOLERANCE_TOKENS = 1e-6;
 
-/** A bucket that is not full: microseconds it needs to be full, as of `writtenAtUs`. */
+/** A bucket that is not full: the instant, in integer microseconds, at which it is full. */
 export interface BucketState {
-  debtUs: number;
-  writtenAtUs: number;
+  fullAtUs: number;
 }
 
-/** Microseconds the bucket needs to be full again at `nowUs`. */
+/** Microseconds the bucket needs to be full again at `nowUs` (capped by judgeBuckets). */
 export function debtAt(state: BucketState | undefined, nowUs: number): number {
-  if (state === undefined) return 0;
-  const elapsedUs = Math.max(0, nowUs - state.writtenAtUs);
-  return Math.max(0, state.debtUs - elapsedUs);
+  return state === undefined ? 0 : Math.max(0, state.fullAtUs - nowUs);
 }
 
 /**
  * Judges one request over several buckets, all-or-nothing, and writes the reply in the script's
- * layout: per bucket [remaining, resetMs, retryAfterMs]. Returns the debts to store when the
- * request consumes and passes, else undefined.
+ * layout: per bucket [remaining, resetMs, retryAfterMs]. Returns the debts to store (whole
+ * microseconds, rounded up as the script stores them) when the request consumes and passes,
+ * else undefined; a debt that does not grow is not written.
  */
 export function judgeBuckets(
   debtsUs: readonly number[],
@@ -35,12 +33,15 @@ export function judgeBuckets(
   reply: number[],
 ): number[] | undefined {
   const needsUs: number[] = [];
+  const debts: number[] = [];
   let allPass = true;
   for (let i = 0; i < rules.length; i++) {
     const { capacity, usPerToken } = rules[i]!;
     const cost = costs[i]!;
     const maxDebtUs = capacity * usPerToken;
-    const needUs = debtsUs[i]! + cost * usPerToken;
+    const debtUs = Math.min(debtsUs[i]!, maxDebtUs);
+    debts.push(debtUs);
+    const needUs = debtUs + cost * usPerToken;
     let retryAfterMs = 0;
     if (cost > capacity) retryAfterMs = -1;
     else if (needUs > maxDebtUs + TOLERANCE_TOKENS * usPerToken) {
@@ -53,7 +54,13 @@ export function judgeBuckets(
   const write = allPass && consume;
   for (let i = 0; i < rules.length; i++) {
     const { capacity, usPerToken } = rules[i]!;
-    const debtUs = write ? Math.max(needsUs[i]!, debtsUs[i]!) : debtsUs[i]!;
+    let debtUs = debts[i]!;
+    if (write && needsUs[i]! > debtUs) {
+      debtUs = Math.ceil(needsUs[i]!);
+      needsUs[i] = debtUs;
+    } else {
+      needsUs[i] = debtUs;
+    }
     reply[3 * i] = Math.max(
       0,
       Math.floor((capacity * usPerToken - debtUs) / usPerToken + TOLERANCE_TOKENS),

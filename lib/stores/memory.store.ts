@@ -104,8 +104,7 @@ export class MemoryRateLimitStore implements RateLimitStore, OnModuleDestroy {
   private write(key: string, debtUs: number, nowUs: number): void {
     this.buckets.delete(key);
     this.buckets.set(key, {
-      debtUs,
-      writtenAtUs: nowUs,
+      fullAtUs: nowUs + debtUs,
       expiresAtUs: nowUs + Math.ceil(debtUs / 1000) * 1000,
     });
     if (this.buckets.size > this.maxKeys) {

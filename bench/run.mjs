@@ -46,6 +46,11 @@ const CONFIG = quick
     };
 if (callsArg) CONFIG.calls = Number(callsArg.slice('--calls='.length));
 const KEY_SPREADS = [1, 10_000];
+/** Memory per identity: one entry per storage format (the library's modes store the same value). */
+const MEMORY_SYSTEMS = ['ceiling', 'library', 'rlf', 'nestlab'];
+/** `deniedOnly` systems run in the mostly-denied profile only, `allowedOnly` ones in the other. */
+const runsIn = (system, mode) =>
+  !(system.deniedOnly && mode !== 'denied') && !(system.allowedOnly && mode !== 'allowed');
 const PROFILES = {
   allowed: { capacity: 1_000_000, perMs: 1_000 },
   denied: { capacity: 1, perMs: 3_600_000 },
@@ -61,7 +66,7 @@ try {
     const instances = {};
     for (const mode of Object.keys(PROFILES)) {
       for (const system of SYSTEMS) {
-        if (system.deniedOnly && mode !== 'denied') continue;
+        if (!runsIn(system, mode)) continue;
         instances[`${mode}/${system.id}`] = await system.setup(
           url,
           PROFILES[mode],
@@ -77,7 +82,7 @@ try {
     const runs = [];
     for (let rep = 0; rep < CONFIG.reps; rep++) {
       for (const [cellIndex, cell] of cells.entries()) {
-        const systems = SYSTEMS.filter((system) => !system.deniedOnly || cell.mode === 'denied');
+        const systems = SYSTEMS.filter((system) => runsIn(system, cell.mode));
         // Rotate the order each repetition so no system always runs first or last.
         const ordered = systems.map((_, i) => systems[(i + rep + cellIndex) % systems.length]);
         for (const system of ordered) {
@@ -105,7 +110,7 @@ try {
     for (const instance of Object.values(instances)) await instance.close();
 
     const memory = {};
-    for (const system of SYSTEMS.filter((s) => !s.deniedOnly && s.id !== 'ceiling-ap')) {
+    for (const system of SYSTEMS.filter((s) => MEMORY_SYSTEMS.includes(s.id))) {
       memory[system.id] = await measureMemory(admin, url, system, CONFIG.identities);
       process.stdout.write(
         `memory ${system.id}: ${memory[system.id].bytesPerIdentity.toFixed(1)} B/identity\n`,

@@ -33,19 +33,32 @@ function ceiling(autoPipelining) {
   };
 }
 
-async function library(url, profile, prefix) {
-  class BenchModule {}
-  Module({ imports: [RateLimitModule.forRoot({ redis: url, keyPrefix: prefix, global: false })] })(
-    BenchModule,
-  );
-  return libraryWith(BenchModule, profile);
+/** This library through RateLimitService; `options` are module options, `limitExtra` limit options. */
+function library(options = {}, limitExtra = {}) {
+  return async (url, profile, prefix) => {
+    class BenchModule {}
+    const redis = options.redis === undefined ? url : { ...redisOptions(url), ...options.redis };
+    Module({
+      imports: [RateLimitModule.forRoot({ keyPrefix: prefix, global: false, ...options, redis })],
+    })(BenchModule);
+    return libraryWith(BenchModule, profile, limitExtra);
+  };
 }
 
-async function libraryWith(BenchModule, profile) {
+function redisOptions(url) {
+  const { hostname, port } = new URL(url);
+  return { host: hostname, port: Number(port) };
+}
+
+async function libraryWith(BenchModule, profile, limitExtra = {}) {
   const app = await NestFactory.createApplicationContext(BenchModule, { logger: false });
   await app.init();
   const service = app.get(RateLimitService);
-  const limit = { capacity: profile.capacity, refill: { tokens: 1, intervalMs: profile.perMs } };
+  const limit = {
+    capacity: profile.capacity,
+    refill: { tokens: 1, intervalMs: profile.perMs },
+    ...(typeof limitExtra === 'function' ? limitExtra(profile) : limitExtra),
+  };
   let storeErrors = 0;
   return {
     // A decision the failure strategy made (timeout, breaker open) is not a Redis decision: it
@@ -106,7 +119,27 @@ async function nestLab(url, profile, prefix) {
 export const SYSTEMS = [
   { name: 'ceiling (EVALSHA, no auto-pipelining)', id: 'ceiling', setup: ceiling(false) },
   { name: 'ceiling (EVALSHA, auto-pipelining)', id: 'ceiling-ap', setup: ceiling(true) },
-  { name: 'nest-redis-rate-limit consume()', id: 'library', setup: library },
+  { name: 'nest-redis-rate-limit consume()', id: 'library', setup: library() },
+  {
+    name: 'nest-redis-rate-limit consume(), deny cache off',
+    id: 'library-plain',
+    setup: library({ denyCache: false }),
+    deniedOnly: true,
+  },
+  {
+    name: 'nest-redis-rate-limit consume(), lease 20 tokens',
+    id: 'library-lease',
+    // a lease never exceeds the capacity (1 token in the mostly-denied profile)
+    setup: library({}, (profile) => ({
+      lease: { tokens: Math.min(20, profile.capacity), ttlMs: 1000 },
+    })),
+  },
+  {
+    name: 'nest-redis-rate-limit consume(), auto-pipelining',
+    id: 'library-ap',
+    setup: library({ redis: { enableAutoPipelining: true } }),
+    allowedOnly: true,
+  },
   { name: 'rate-limiter-flexible RateLimiterRedis', id: 'rlf', setup: rlf(false) },
   {
     name: 'rate-limiter-flexible + inMemoryBlockOnConsumed',

@@ -350,7 +350,9 @@ function round(value, digits) {
 
 function gitDescribe() {
   try {
-    return execFileSync('git', ['rev-parse', '--short', 'HEAD'], { encoding: 'utf8' }).trim();
+    const git = (...args) => execFileSync('git', args, { encoding: 'utf8' }).trim();
+    const dirty = git('status', '--porcelain', '--', 'lib', 'sample-app') !== '';
+    return `${git('rev-parse', '--short', 'HEAD')}${dirty ? ' + uncommitted lib/sample-app edits' : ''}`;
   } catch {
     return 'unknown';
   }

@@ -8,6 +8,7 @@ import {
   readdirSync,
   readFileSync,
   rmSync,
+  statSync,
   writeFileSync,
 } from 'node:fs';
 import { request } from 'node:http';
@@ -18,6 +19,8 @@ import { freePort } from './redis-process.mjs';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const READY_TIMEOUT_MS = 30_000;
+/** A build this old was left by a run that was killed before it could remove it. */
+const STALE_BUILD_MS = 60 * 60 * 1000;
 const STOP_TIMEOUT_MS = 5_000;
 /** Variables the parent may carry (jest sets REDIS_URL and NODE_OPTIONS) that would change the app. */
 const INHERITED_OUT = [
@@ -41,6 +44,15 @@ export async function buildSampleApp() {
   const { default: ts } = await import('typescript');
   const cache = join(ROOT, 'node_modules', '.cache');
   mkdirSync(cache, { recursive: true });
+  for (const entry of readdirSync(cache)) {
+    const old = join(cache, entry);
+    if (
+      entry.startsWith('nrrl-sample-app-') &&
+      Date.now() - statSync(old).mtimeMs > STALE_BUILD_MS
+    ) {
+      rmSync(old, { recursive: true, force: true });
+    }
+  }
   const dir = mkdtempSync(join(cache, 'nrrl-sample-app-'));
   const compilerOptions = {
     target: ts.ScriptTarget.ES2022,

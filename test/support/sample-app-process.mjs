@@ -48,7 +48,8 @@ export async function buildSampleApp() {
     const old = join(cache, entry);
     if (
       entry.startsWith('nrrl-sample-app-') &&
-      Date.now() - statSync(old).mtimeMs > STALE_BUILD_MS
+      Date.now() - (statSync(old, { throwIfNoEntry: false })?.mtimeMs ?? Date.now()) >
+        STALE_BUILD_MS
     ) {
       rmSync(old, { recursive: true, force: true });
     }

@@ -1,13 +1,7 @@
 import { randomUUID } from 'node:crypto';
-import { Test, type TestingModule } from '@nestjs/testing';
-import { Redis } from 'ioredis';
-import {
-  type LimitOptions,
-  RateLimitModule,
-  type RateLimitModuleOptions,
-  RateLimitService,
-} from 'nest-redis-rate-limit';
-import { type RedisServerProcess, startRedisServer } from '../support/redis-process.mjs';
+import { Test } from '@nestjs/testing';
+import { type LimitOptions, RateLimitModule } from 'nest-redis-rate-limit';
+import { useRedisServices } from '../support/redis-services.js';
 
 const SLOW: LimitOptions[] = [
   { name: 'burst', capacity: 10, refill: '10/hour' },
@@ -15,48 +9,7 @@ const SLOW: LimitOptions[] = [
 ];
 
 describe('deny cache on Redis', () => {
-  let server: RedisServerProcess;
-  let admin: Redis;
-  const modules: TestingModule[] = [];
-
-  beforeAll(async () => {
-    server = await startRedisServer();
-    admin = new Redis(server.url);
-  });
-
-  afterAll(async () => {
-    admin.disconnect();
-    await server.stop();
-  });
-
-  afterEach(async () => {
-    await Promise.all(modules.splice(0).map((moduleRef) => moduleRef.close()));
-  });
-
-  async function service(options: RateLimitModuleOptions = {}): Promise<RateLimitService> {
-    const moduleRef = await Test.createTestingModule({
-      imports: [
-        RateLimitModule.forRoot({
-          redis: server.url,
-          keyPrefix: `test:${randomUUID()}:`,
-          global: false,
-          ...options,
-        }),
-      ],
-    }).compile();
-    await moduleRef.init();
-    modules.push(moduleRef);
-    return moduleRef.get(RateLimitService);
-  }
-
-  async function scriptCalls(): Promise<number> {
-    const stats = await admin.info('commandstats');
-    let calls = 0;
-    for (const match of stats.matchAll(/^cmdstat_(?:evalsha|eval):calls=(\d+)/gm)) {
-      calls += Number(match[1]);
-    }
-    return calls;
-  }
+  const { service, scriptCalls } = useRedisServices();
 
   it('gives the same decisions as no cache over a random sequence of costs, with fewer round trips', async () => {
     const cached = await service();

@@ -1,58 +1,11 @@
 import { randomUUID } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { Test, type TestingModule } from '@nestjs/testing';
-import { Redis } from 'ioredis';
-import {
-  type LimitOptions,
-  RateLimitModule,
-  type RateLimitModuleOptions,
-  RateLimitService,
-} from 'nest-redis-rate-limit';
-import { type RedisServerProcess, startRedisServer } from '../support/redis-process.mjs';
+import { Test } from '@nestjs/testing';
+import { type LimitOptions, RateLimitModule, RateLimitService } from 'nest-redis-rate-limit';
+import { useRedisServices } from '../support/redis-services.js';
 
 describe('token leasing on Redis', () => {
-  let server: RedisServerProcess;
-  let admin: Redis;
-  const modules: TestingModule[] = [];
-
-  beforeAll(async () => {
-    server = await startRedisServer();
-    admin = new Redis(server.url);
-  });
-
-  afterAll(async () => {
-    admin.disconnect();
-    await server.stop();
-  });
-
-  afterEach(async () => {
-    await Promise.all(modules.splice(0).map((moduleRef) => moduleRef.close()));
-  });
-
-  async function instance(options: RateLimitModuleOptions = {}): Promise<TestingModule> {
-    const moduleRef = await Test.createTestingModule({
-      imports: [
-        RateLimitModule.forRoot({
-          redis: server.url,
-          keyPrefix: `test:${randomUUID()}:`,
-          global: false,
-          ...options,
-        }),
-      ],
-    }).compile();
-    await moduleRef.init();
-    modules.push(moduleRef);
-    return moduleRef;
-  }
-
-  async function scriptCalls(): Promise<number> {
-    const stats = await admin.info('commandstats');
-    let calls = 0;
-    for (const match of stats.matchAll(/^cmdstat_(?:evalsha|eval):calls=(\d+)/gm)) {
-      calls += Number(match[1]);
-    }
-    return calls;
-  }
+  const { module: instance, scriptCalls } = useRedisServices();
 
   it('takes a lease with the first request and spends it without round trips', async () => {
     const prefix = `test:${randomUUID()}:`;
@@ -108,7 +61,6 @@ describe('token leasing on Redis', () => {
     const limit: LimitOptions = { capacity: 50, refill: '50/hour', lease: { tokens: 20 } };
     await moduleRef.get(RateLimitService).consume('user:1', limit);
     await moduleRef.close();
-    modules.splice(modules.indexOf(moduleRef), 1);
 
     const other = (await instance({ keyPrefix: prefix })).get(RateLimitService);
     expect((await other.peek('user:1', { capacity: 50, refill: '50/hour' })).remaining).toBe(49);

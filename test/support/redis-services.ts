@@ -1,0 +1,65 @@
+import { randomUUID } from 'node:crypto';
+import { Test, type TestingModule } from '@nestjs/testing';
+import { Redis } from 'ioredis';
+import {
+  RateLimitModule,
+  type RateLimitModuleOptions,
+  RateLimitService,
+} from 'nest-redis-rate-limit';
+import { type RedisServerProcess, startRedisServer } from './redis-process.mjs';
+
+export interface RedisServices {
+  /** A module on this suite's redis-server, own key prefix unless given; closed after each test. */
+  readonly module: (options?: RateLimitModuleOptions) => Promise<TestingModule>;
+  readonly service: (options?: RateLimitModuleOptions) => Promise<RateLimitService>;
+  /** Script calls (EVALSHA + EVAL) Redis has counted so far: round trips of the limiter. */
+  readonly scriptCalls: () => Promise<number>;
+}
+
+/** One redis-server per describe block, and RateLimitModules on it; registers the jest hooks. */
+export function useRedisServices(): RedisServices {
+  let server: RedisServerProcess;
+  let admin: Redis;
+  const modules: TestingModule[] = [];
+
+  beforeAll(async () => {
+    server = await startRedisServer();
+    admin = new Redis(server.url);
+  });
+  afterAll(async () => {
+    admin.disconnect();
+    await server.stop();
+  });
+  afterEach(async () => {
+    await Promise.all(modules.splice(0).map((moduleRef) => moduleRef.close()));
+  });
+
+  const module = async (options: RateLimitModuleOptions = {}): Promise<TestingModule> => {
+    const moduleRef = await Test.createTestingModule({
+      imports: [
+        RateLimitModule.forRoot({
+          redis: server.url,
+          keyPrefix: `test:${randomUUID()}:`,
+          global: false,
+          ...options,
+        }),
+      ],
+    }).compile();
+    await moduleRef.init();
+    modules.push(moduleRef);
+    return moduleRef;
+  };
+
+  return {
+    module,
+    service: async (options) => (await module(options)).get(RateLimitService),
+    scriptCalls: async () => {
+      const stats = await admin.info('commandstats');
+      let calls = 0;
+      for (const match of stats.matchAll(/^cmdstat_(?:evalsha|eval):calls=(\d+)/gm)) {
+        calls += Number(match[1]);
+      }
+      return calls;
+    },
+  };
+}

@@ -51,12 +51,16 @@ export class LeaseBook {
     return reply;
   }
 
-  /** Tokens to ask Redis for on top of the cost: what tops each lease up to its size. */
+  /**
+   * Tokens to ask Redis for on top of the cost: what tops each lease up to its size. A bucket
+   * seen for the first time within its ttl asks none: a lease on a key that gets no second
+   * request would cost a refund, a second round trip, for nothing.
+   */
   wanted(keys: readonly string[], leases: readonly LeaseSettings[], nowMs: number): number[] {
     return keys.map((key, i) => {
       const lease = this.leases.get(key);
-      const held = lease === undefined || lease.expiresAtMs <= nowMs ? 0 : lease.tokens;
-      return Math.max(0, leases[i]!.tokens - held);
+      if (lease === undefined || lease.expiresAtMs <= nowMs) return 0;
+      return Math.max(0, leases[i]!.tokens - lease.tokens);
     });
   }
 
@@ -72,6 +76,8 @@ export class LeaseBook {
     nowMs: number,
   ): number[] {
     const reply: number[] = [];
+    let passed = true;
+    for (let i = 2; i < leaseReply.length; i += 4) if (leaseReply[i] !== 0) passed = false;
     for (let i = 0; i < keys.length; i++) {
       const [remaining, resetMs, retryAfterMs, granted] = leaseReply.slice(4 * i, 4 * i + 4) as [
         number,
@@ -79,12 +85,12 @@ export class LeaseBook {
         number,
         number,
       ];
-      let held = 0;
-      if (granted > 0) {
-        const key = keys[i]!;
-        const previous = this.leases.get(key);
-        held =
-          granted + (previous !== undefined && previous.expiresAtMs > nowMs ? previous.tokens : 0);
+      const key = keys[i]!;
+      const previous = this.leases.get(key);
+      const held =
+        granted + (previous !== undefined && previous.expiresAtMs > nowMs ? previous.tokens : 0);
+      // Kept even when empty: it marks the key as seen, so its next request leases.
+      if (passed) {
         this.leases.set(key, {
           tokens: held,
           expiresAtMs: nowMs + leases[i]!.ttlMs,

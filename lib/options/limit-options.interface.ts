@@ -84,7 +84,8 @@ export interface LimitOptions {
    * bucket, without a round trip, for at most `ttlMs` (default 1000); what is left then goes
    * back to Redis. Never over-admits, since tokens leave Redis before they are spent; the price
    * is under-admission while tokens sit unspent in one instance's lease, and approximate
-   * `remaining` headers. A request under several limits leases only if all of them lease.
+   * `remaining` headers. A key's first request within `ttlMs` leases nothing (a key that never
+   * comes back would cost a refund). A request under several limits leases only if all lease.
    */
   lease?: { tokens: number; ttlMs?: number };
 }

@@ -5,34 +5,54 @@ import { type LimitOptions, RateLimitModule, RateLimitService } from 'nest-redis
 import { useRedisServices } from '../support/redis-services.js';
 
 describe('token leasing on Redis', () => {
-  const { module: instance, scriptCalls } = useRedisServices();
+  const { module: instance, service, scriptCalls } = useRedisServices();
 
-  it('takes a lease with the first request and spends it without round trips', async () => {
+  it('leases from the second request of a key and spends the lease without round trips', async () => {
     const prefix = `test:${randomUUID()}:`;
     const limiter = (await instance({ keyPrefix: prefix })).get(RateLimitService);
     const limit: LimitOptions = { capacity: 100, refill: '100/hour', lease: { tokens: 10 } };
+    const peekElsewhere = async (): Promise<number> =>
+      (
+        await (
+          await instance({ keyPrefix: prefix })
+        )
+          .get(RateLimitService)
+          .peek('user:1', { capacity: 100, refill: '100/hour' })
+      ).remaining;
+
     const before = await scriptCalls();
-    const first = await limiter.consume('user:1', limit);
-    expect(first).toMatchObject({ allowed: true, remaining: 99 });
-    expect(await scriptCalls()).toBe(before + 1);
-    // Redis holds 89: the request's token and the ten leased are gone from it
-    const peekedElsewhere = await (
-      await instance({ keyPrefix: prefix })
-    )
-      .get(RateLimitService)
-      .peek('user:1', { capacity: 100, refill: '100/hour' });
-    expect(peekedElsewhere.remaining).toBe(89);
+    // A key's first request leases nothing: a key that never comes back would cost a refund
+    expect(await limiter.consume('user:1', limit)).toMatchObject({ allowed: true, remaining: 99 });
+    expect(await peekElsewhere()).toBe(99);
+    const second = await limiter.consume('user:1', limit);
+    expect(second).toMatchObject({ allowed: true, remaining: 98 });
+    expect(await scriptCalls()).toBe(before + 3); // two consumes, one peek
+    // Redis holds 88: the two requests' tokens and the ten leased are gone from it
+    expect(await peekElsewhere()).toBe(88);
 
     const calls = await scriptCalls();
     const spent = [];
     for (let i = 0; i < 10; i++) spent.push(await limiter.consume('user:1', limit));
     expect(spent.every((decision) => decision.allowed)).toBe(true);
     expect(spent.map((decision) => decision.remaining)).toEqual([
-      98, 97, 96, 95, 94, 93, 92, 91, 90, 89,
+      97, 96, 95, 94, 93, 92, 91, 90, 89, 88,
     ]);
     expect(await scriptCalls()).toBe(calls);
     await limiter.consume('user:1', limit);
     expect(await scriptCalls()).toBe(calls + 1);
+  });
+
+  it('a key seen once and never again costs one round trip: nothing leased, nothing to give back', async () => {
+    const limiter = await service();
+    const limit: LimitOptions = {
+      capacity: 100,
+      refill: '100/hour',
+      lease: { tokens: 10, ttlMs: 50 },
+    };
+    const before = await scriptCalls();
+    for (let i = 0; i < 20; i++) await limiter.consume(`user:${i}`, limit);
+    await sleep(300); // every lease entry expires and is swept
+    expect(await scriptCalls()).toBe(before + 20);
   });
 
   it('never over-admits across instances, and expired leases go back so nothing is lost', async () => {
@@ -59,11 +79,15 @@ describe('token leasing on Redis', () => {
     const prefix = `test:${randomUUID()}:`;
     const moduleRef = await instance({ keyPrefix: prefix });
     const limit: LimitOptions = { capacity: 50, refill: '50/hour', lease: { tokens: 20 } };
-    await moduleRef.get(RateLimitService).consume('user:1', limit);
-    await moduleRef.close();
-
+    const limiter = moduleRef.get(RateLimitService);
+    await limiter.consume('user:1', limit);
+    await limiter.consume('user:1', limit); // leases 20
     const other = (await instance({ keyPrefix: prefix })).get(RateLimitService);
-    expect((await other.peek('user:1', { capacity: 50, refill: '50/hour' })).remaining).toBe(49);
+    const plain: LimitOptions = { capacity: 50, refill: '50/hour' };
+    expect((await other.peek('user:1', plain)).remaining).toBe(28);
+
+    await moduleRef.close();
+    expect((await other.peek('user:1', plain)).remaining).toBe(48);
   });
 
   it('a request under a leasing and a non-leasing limit does not lease', async () => {

@@ -40,12 +40,58 @@ export class RateLimitGuard implements CanActivate {
     return plan === null ? true : this.enforce(plan, context);
   }
 
-  private async enforce(routePlan: RoutePlan, context: ExecutionContext): Promise<boolean> {
-    const plan = routePlan.conditional ? await this.applicable(routePlan, context) : routePlan;
-    if (plan.limits.length === 0) return true;
+  /**
+   * No async function and no await on the common path (fixed costs, identities known at once):
+   * one promise, the store's, between the request and its answer.
+   */
+  private enforce(routePlan: RoutePlan, context: ExecutionContext): Promise<boolean> {
+    if (!routePlan.conditional) return this.judge(routePlan, context);
+    return this.applicable(routePlan, context).then((plan) =>
+      plan.limits.length === 0 ? true : this.judge(plan, context),
+    );
+  }
 
+  private judge(plan: RoutePlan, context: ExecutionContext): Promise<boolean> {
+    const keys = this.keysOf(plan, context);
+    const costs =
+      plan.fixedCosts ?? Promise.all(plan.rules.map((limit) => this.inputs.cost(limit, context)));
+    if (Array.isArray(keys) && Array.isArray(costs)) return this.decide(plan, keys, costs, context);
+    return Promise.all([keys, costs]).then(([known, charged]) =>
+      this.decide(plan, known, charged, context),
+    );
+  }
+
+  private decide(
+    plan: RoutePlan,
+    keys: readonly string[],
+    costs: readonly number[],
+    context: ExecutionContext,
+  ): Promise<boolean> {
+    return this.engine
+      .decide({
+        keys,
+        names: plan.names,
+        rules: plan.rules,
+        costs,
+        consume: true,
+        failureStrategy: plan.failureStrategy,
+        leases: plan.leases,
+      })
+      .then((decision) => this.answer(decision, plan, context));
+  }
+
+  /** Each limit's bucket key; an identity shared by several limits is resolved once. */
+  private keysOf(plan: RoutePlan, context: ExecutionContext): string[] | Promise<string[]> {
+    const { limits } = plan;
+    if (limits.length === 1) {
+      const planned = limits[0]!;
+      const identity = this.inputs.identity(planned.identity, context);
+      return typeof identity === 'string'
+        ? [bucketKey(planned.keyHead, identity)]
+        : identity.then((value) => [bucketKey(planned.keyHead, value)]);
+    }
     const identities = new Map<unknown, string | Promise<string>>();
-    const keyParts: (string | Promise<string>)[] = plan.limits.map((planned) => {
+    const keyParts: (string | Promise<string>)[] = limits.map((planned) => {
       let identity = identities.get(planned.identity);
       if (identity === undefined) {
         identity = this.inputs.identity(planned.identity, context);
@@ -55,24 +101,10 @@ export class RateLimitGuard implements CanActivate {
         ? bucketKey(planned.keyHead, identity)
         : identity.then((value) => bucketKey(planned.keyHead, value));
     });
-    const keys = keyParts.some((part) => typeof part !== 'string')
+    return keyParts.some((part) => typeof part !== 'string')
       ? // eslint-disable-next-line @typescript-eslint/await-thenable -- mixed strings and promises
-        await Promise.all(keyParts)
+        Promise.all(keyParts)
       : (keyParts as string[]);
-    const costs =
-      plan.fixedCosts ??
-      (await Promise.all(plan.rules.map((limit) => this.inputs.cost(limit, context))));
-
-    const decision = await this.engine.decide({
-      keys,
-      names: plan.names,
-      rules: plan.rules,
-      costs,
-      consume: true,
-      failureStrategy: plan.failureStrategy,
-      leases: plan.leases,
-    });
-    return this.answer(decision, plan, context);
   }
 
   private answer(decision: RateLimitDecision, plan: RoutePlan, context: ExecutionContext): true {

@@ -13,9 +13,13 @@ export function policyHeader(limits: readonly ResolvedLimit[]): string {
 
 /** `RateLimit`: per limit, r = whole tokens remaining, t = seconds until full, rounded up. */
 export function rateLimitHeader(limits: readonly LimitDecision[]): string {
-  return limits
-    .map((limit) => `"${limit.name}";r=${limit.remaining};t=${Math.ceil(limit.resetMs / 1000)}`)
-    .join(', ');
+  // Built on every request: no array or closure for the usual single limit.
+  if (limits.length === 1) return rateLimitItem(limits[0]!);
+  return limits.map(rateLimitItem).join(', ');
+}
+
+function rateLimitItem(limit: LimitDecision): string {
+  return `"${limit.name}";r=${limit.remaining};t=${Math.ceil(limit.resetMs / 1000)}`;
 }
 
 /** `Retry-After` in whole seconds, at least 1; undefined when the request can never pass. */

@@ -53,6 +53,7 @@ export class RateLimitEngine implements OnModuleDestroy {
             refund: (keys, rules, tokens) => store.refund(keys, rules, tokens),
           },
           new Logger(RATE_LIMIT_LOG_CONTEXT),
+          options.memoryStoreMaxKeys,
         )
       : undefined;
   }

@@ -24,6 +24,9 @@ export interface ExpiredLeases {
 export class LeaseBook {
   private readonly leases = new Map<string, Lease>();
 
+  /** `maxKeys` bounds the keys marked as seen; a key holding tokens is always kept. */
+  constructor(private readonly maxKeys = Number.POSITIVE_INFINITY) {}
+
   get size(): number {
     return this.leases.size;
   }
@@ -89,8 +92,10 @@ export class LeaseBook {
       const previous = this.leases.get(key);
       const held =
         granted + (previous !== undefined && previous.expiresAtMs > nowMs ? previous.tokens : 0);
-      // Kept even when empty: it marks the key as seen, so its next request leases.
-      if (passed) {
+      // Kept even when empty: it marks the key as seen, so its next request leases. Beyond
+      // maxKeys new keys are not marked (they just do not lease); granted tokens always are.
+      const marks = granted > 0 || previous !== undefined || this.leases.size < this.maxKeys;
+      if (passed && marks) {
         this.leases.set(key, {
           tokens: held,
           expiresAtMs: nowMs + leases[i]!.ttlMs,

@@ -14,13 +14,16 @@ export type LeasingStore = Required<Pick<RateLimitStore, 'lease' | 'refund'>>;
  * needs them (one round trip, the same script), and gives expired tokens back.
  */
 export class Leasing {
-  readonly book = new LeaseBook();
+  readonly book: LeaseBook;
   private sweeper: NodeJS.Timeout | undefined;
 
   constructor(
     private readonly store: LeasingStore,
     private readonly logger: Pick<Logger, 'debug'>,
-  ) {}
+    maxKeys: number,
+  ) {
+    this.book = new LeaseBook(maxKeys);
+  }
 
   /** The reply for a request its leases cover, spent locally; else undefined. */
   spend(keys: readonly string[], costs: readonly number[]): number[] | undefined {

@@ -36,7 +36,11 @@ export interface RateLimitModuleOptions {
   headers?: boolean;
   /** IPv6 clients are grouped by this prefix length, since one client owns a whole /64. @default 64 */
   ipv6Subnet?: number;
-  /** Most buckets the memory store keeps; the least recently used beyond it are evicted. @default 100000 */
+  /**
+   * Most buckets the memory store keeps (the least recently used beyond it are evicted); also
+   * bounds the buckets of `failureStrategy: 'local'` and the keys token leasing tracks.
+   * @default 100000
+   */
   memoryStoreMaxKeys?: number;
   /**
    * Stop calling Redis for `cooldownMs` after `failureThreshold` consecutive timeouts or

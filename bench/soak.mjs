@@ -16,7 +16,7 @@
 // x-api-key. Needs the built sample app (`npm run soak` builds it), or --entry <main.js>.
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, join, relative } from 'node:path';
-import { monitorEventLoopDelay, performance } from 'node:perf_hooks';
+import { performance } from 'node:perf_hooks';
 import process from 'node:process';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
@@ -37,6 +37,7 @@ import {
   statusCounts,
 } from './lib/soak-checks.mjs';
 import { renderSoakMarkdown } from './lib/soak-render.mjs';
+import { covered, union, watchStalls } from './lib/soak-stalls.mjs';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
 /** The sample app's timeoutMs: the library default, set explicitly so the check cannot drift. */
@@ -111,10 +112,10 @@ async function redisPhase() {
   await warmUp(app, agent);
 
   const t0 = performance.now();
-  const wallT0 = Date.now();
+  // The app reports on the wall clock (timeOrigin + now, sub-millisecond), this run on t0.
+  const wallT0 = performance.timeOrigin + t0;
   const now = () => performance.now() - t0;
-  const ownDelay = monitorEventLoopDelay({ resolution: 10 });
-  ownDelay.enable();
+  const ownStalls = watchStalls(now);
   const pauses = [];
   let paused = false;
   const samples = [];
@@ -124,9 +125,7 @@ async function redisPhase() {
       paused,
       ...memoryOf(app.latest()),
       redisUsedMemory: null,
-      ownLoopDelayMaxMs: ownDelay.max / 1e6,
     };
-    ownDelay.reset();
     samples.push(sample);
     if (!paused) {
       void admin.info('memory').then(
@@ -160,18 +159,12 @@ async function redisPhase() {
   });
   await pauser;
   clearInterval(sampler);
-  ownDelay.disable();
-  // The app's stalls, on this run's clock: each report covers the time since the one before.
-  const appStalls = app.reports.map((report, i) => ({
-    fromMs: (i === 0 ? report.t - 1000 : app.reports[i - 1].t) - wallT0,
-    toMs: report.t - wallT0,
-    maxMs: report.loopDelayMaxMs,
-  }));
-  const ownStalls = samples.map((sample, i) => ({
-    fromMs: i === 0 ? 0 : samples[i - 1].tMs,
-    toMs: sample.tMs,
-    maxMs: sample.ownLoopDelayMaxMs,
-  }));
+  ownStalls.stop();
+  // Stalls of the app and of this process, on this run's clock.
+  const appStalls = app.reports.flatMap((report) =>
+    report.stalls.map(([from, to]) => [from - wallT0, to - wallT0]),
+  );
+  const stalls = { app: appStalls, own: ownStalls.drain() };
   await sleep(50);
   if (app.exited()) throw new Error(`the sample app died:\n${app.output()}`);
   await cleanup();
@@ -179,7 +172,7 @@ async function redisPhase() {
   const heapAfterGc = app.reports
     .filter((report) => typeof report.heapAfterGc === 'number')
     .map((report) => ({ tMs: report.t - wallT0, heapAfterGc: report.heapAfterGc }));
-  return { samples, pauses, requests, appStalls, ownStalls, heapAfterGc, endMs: now() };
+  return { samples, pauses, requests, stalls, heapAfterGc, endMs: now() };
 }
 
 async function memoryPhase() {
@@ -262,11 +255,10 @@ function verdicts(redis, memory) {
   const { latencyMs, sentMs } = redis.requests;
   const pauseMax = inPauses.reduce((max, i) => Math.max(max, latencyMs[i]), 0);
   // A starved CPU delays the timeout's timer as much as anything: from each wait, take off the
-  // longest event-loop stall the app and this process saw during it. A wait tied to Redis, not
-  // to timeoutMs, lasts the pause however idle the loops were, and still fails.
-  const stallDuring = (i) =>
-    longestStall(redis.appStalls, sentMs[i], sentMs[i] + latencyMs[i]) +
-    longestStall(redis.ownStalls, sentMs[i], sentMs[i] + latencyMs[i]);
+  // time during it when the app or this process was stalled. A wait tied to Redis, not to
+  // timeoutMs, lasts the pause however idle the loops were, and still fails.
+  const stalled = union([...redis.stalls.app, ...redis.stalls.own]);
+  const stallDuring = (i) => covered(stalled, sentMs[i], sentMs[i] + latencyMs[i]);
   const netMax = inPauses.reduce((max, i) => Math.max(max, latencyMs[i] - stallDuring(i)), 0);
   const limit = CONFIG.timeoutMs + CONFIG.marginMs;
   checks.push(
@@ -326,13 +318,14 @@ function verdicts(redis, memory) {
   };
 }
 
-/** The longest stall among the windows that meet [fromMs, toMs]; 0 when none was seen. */
-function longestStall(windows, fromMs, toMs) {
-  let longest = 0;
-  for (const w of windows) {
-    if (w.fromMs <= toMs && w.toMs >= fromMs) longest = Math.max(longest, w.maxMs);
-  }
-  return longest;
+/** Count, longest and total of a process's stalls, in ms. */
+function describeStalls(intervals) {
+  const lengths = intervals.map(([from, to]) => to - from);
+  return {
+    count: lengths.length,
+    longestMs: Number(lengths.reduce((max, v) => Math.max(max, v), 0).toFixed(1)),
+    totalMs: Number(lengths.reduce((sum, v) => sum + v, 0).toFixed(1)),
+  };
 }
 
 /** Latency of the requests that overlapped no pause: the machine's own noise, for reference. */
@@ -401,8 +394,8 @@ try {
         decisionsPerSecond: Math.round(decisions / (redis.endMs / 1000)),
         pauseMaxLatencyMs: Number(pauseMaxMs.toFixed(1)),
         pauseMaxLatencyLessStallsMs: Number(pauseNetMaxMs.toFixed(1)),
-        appLoopDelayMaxMs: Math.max(0, ...redis.appStalls.map((w) => w.maxMs)),
-        ownLoopDelayMaxMs: Math.max(0, ...redis.ownStalls.map((w) => w.maxMs)),
+        appStalls: describeStalls(redis.stalls.app),
+        ownStalls: describeStalls(redis.stalls.own),
         steadyLatencyMs: steady,
         slowestInPauses: slowest,
         redisUsedMemoryMax: Math.max(0, ...rows.map((row) => row.redisUsedMemory ?? 0)),

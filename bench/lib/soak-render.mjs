@@ -31,8 +31,8 @@ export function renderSoakMarkdown(result) {
       `${formatCounts(summary.redisPhase.statuses)}${errorsOf(summary.redisPhase)}; ${summary.redisPhase.decisionsPerSecond} ` +
       `decisions/s on average; longest wait overlapping a pause ` +
       `${summary.redisPhase.pauseMaxLatencyMs} ms, ${summary.redisPhase.pauseMaxLatencyLessStallsMs} ms ` +
-      `less event-loop stalls (longest stall: app ${summary.redisPhase.appLoopDelayMaxMs.toFixed(0)} ms, ` +
-      `load generator ${summary.redisPhase.ownLoopDelayMaxMs.toFixed(0)} ms; outside the pauses: p50 ` +
+      `less event-loop stalls (stalls over the phase: app ${describe(summary.redisPhase.appStalls)}, ` +
+      `load generator ${describe(summary.redisPhase.ownStalls)}; outside the pauses: p50 ` +
       `${summary.redisPhase.steadyLatencyMs.p50} ms, p99 ${summary.redisPhase.steadyLatencyMs.p99} ms, ` +
       `max ${summary.redisPhase.steadyLatencyMs.max} ms); Redis used_memory at most ` +
       `${mb(summary.redisPhase.redisUsedMemoryMax)} MB. Memory phase: ` +
@@ -52,10 +52,10 @@ export function renderSoakMarkdown(result) {
           `${mb(row.redisUsedMemory)} | ${row.decisions} | ${row.maxLatencyMs} |`,
       ),
     '',
-    'A wait overlapping a pause is judged less the longest event-loop stall the app and the load ' +
-      'generator each measured during it (monitorEventLoopDelay): on a starved CPU every timer ' +
-      'fires late, timeoutMs included, while a wait tied to Redis lasts the pause however idle ' +
-      'the loops are.',
+    'A wait overlapping a pause is judged less the time during it when the app or the load ' +
+      'generator was stalled (a 10 ms probe timer firing 5 ms late or more, in each process): on ' +
+      'a starved CPU every timer fires late, timeoutMs included, while a wait tied to Redis lasts ' +
+      'the pause however idle the loops are.',
     '',
     'Memory is compared between the middle and the last third of the Redis phase (the first ' +
       'third is warm-up: JIT, pools, the deny cache filling), as means: for the heap, of what a ' +
@@ -68,6 +68,10 @@ export function renderSoakMarkdown(result) {
     '',
   ];
   return lines.join('\n');
+}
+
+function describe(stalls) {
+  return `${stalls.count}, longest ${stalls.longestMs} ms, ${stalls.totalMs} ms in all`;
 }
 
 /** Transport errors (status 0) by code, when there were any. */

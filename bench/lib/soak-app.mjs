@@ -2,12 +2,10 @@
 // store's size) as one `soak-report {json}` line a second, read here from its stdout; with
 // --expose-gc, so every SOAK_GC_EVERY-th line gives the heap that survives a full collection.
 import { spawn } from 'node:child_process';
-import { request } from 'node:http';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { freePort } from '../../test/support/redis-process.mjs';
+import { waitForHealth } from '../../test/support/sample-app-process.mjs';
 
 const PREFIX = 'soak-report ';
-const READY_TIMEOUT_MS = 30_000;
 /** Variables of the parent that would change the app (jest sets REDIS_URL and NODE_OPTIONS). */
 const INHERITED_OUT = [
   'REDIS_URL',
@@ -78,25 +76,4 @@ export async function startSoakApp({ entry, env }) {
     exited: () => child.exitCode !== null || child.signalCode !== null,
     stop,
   };
-}
-
-async function waitForHealth(url) {
-  const deadline = Date.now() + READY_TIMEOUT_MS;
-  while (Date.now() < deadline) {
-    if ((await healthStatus(url)) === 200) return;
-    await sleep(50);
-  }
-  throw new Error(`sample app at ${url} did not answer GET /health within ${READY_TIMEOUT_MS} ms`);
-}
-
-function healthStatus(url) {
-  return new Promise((resolve) => {
-    const req = request(`${url}/health`, { timeout: 1_000 }, (res) => {
-      res.resume();
-      res.once('end', () => resolve(res.statusCode));
-    });
-    req.once('timeout', () => req.destroy());
-    req.once('error', () => resolve(undefined));
-    req.end();
-  });
 }

@@ -24,3 +24,4 @@ export function startSampleApps(
   count: number,
   options: SampleAppOptions,
 ): Promise<SampleAppProcess[]>;
+export function waitForHealth(url: string): Promise<void>;

@@ -155,7 +155,8 @@ export async function startSampleApps(count, options) {
   return apps;
 }
 
-async function waitForHealth(url) {
+/** Resolves once GET /health answers 200, or throws after READY_TIMEOUT_MS. */
+export async function waitForHealth(url) {
   const deadline = Date.now() + READY_TIMEOUT_MS;
   while (Date.now() < deadline) {
     if ((await healthStatus(url)) === 200) return;

@@ -107,10 +107,20 @@ export class RedisRateLimitStore implements RateLimitStore, OnModuleInit, OnModu
   ): Promise<void> {
     const notReady = this.notReady();
     if (notReady !== undefined) throw notReady;
-    // One call per key: leases of different identities may sit in different Cluster slots.
+    // Standalone: one call per batch. Cluster: one per identity, since no call spans slots.
+    const groups = isCluster(this.client) ? groupByHashTag(keys) : batches(keys.length);
+    const pick = <T>(values: readonly T[], group: readonly number[]): T[] =>
+      group.map((index) => values[index]!);
     await this.deadlines.race(
       Promise.all(
-        keys.map((key, i) => runTokenBucketRefund(this.client, [key], [rules[i]!], [tokens[i]!])),
+        groups.map((group) =>
+          runTokenBucketRefund(
+            this.client,
+            pick(keys, group),
+            pick(rules, group),
+            pick(tokens, group),
+          ),
+        ),
       ).catch(wrapStoreError),
     );
   }
@@ -175,6 +185,18 @@ export class RedisRateLimitStore implements RateLimitStore, OnModuleInit, OnModu
       ? undefined
       : new RateLimitStoreError('unavailable', `Redis is not connected (status: ${status})`);
   }
+}
+
+/** Refunds per script call: a bound on how long one call keeps Redis busy. */
+const REFUND_BATCH = 256;
+
+/** Indices 0..count-1 in runs of REFUND_BATCH. */
+function batches(count: number): number[][] {
+  const runs: number[][] = [];
+  for (let start = 0; start < count; start += REFUND_BATCH) {
+    runs.push(Array.from({ length: Math.min(REFUND_BATCH, count - start) }, (_, i) => start + i));
+  }
+  return runs;
 }
 
 /** A take reply in the lease layout: per bucket [remaining, resetMs, retryAfterMs, 0]. */

@@ -55,6 +55,29 @@ describe('token leasing on Redis', () => {
     expect(await scriptCalls()).toBe(before + 20);
   });
 
+  it('gives back the expired leases of many keys in a call per sweep, not one per key', async () => {
+    const prefix = `test:${randomUUID()}:`;
+    const limiter = await service({ keyPrefix: prefix });
+    const limit: LimitOptions = {
+      capacity: 50,
+      refill: '50/hour',
+      lease: { tokens: 5, ttlMs: 1_000 },
+    };
+    for (let i = 0; i < 30; i++) {
+      await limiter.consume(`user:${i}`, limit);
+      await limiter.consume(`user:${i}`, limit); // leases 5
+    }
+    const before = await scriptCalls();
+    await sleep(1_400); // every lease expires and the sweep (every 100 ms) gives them back
+    // 30 leases taken within a few ms expire within one or two sweeps: one call each
+    const refunds = (await scriptCalls()) - before;
+    expect(refunds).toBeGreaterThanOrEqual(1);
+    expect(refunds).toBeLessThanOrEqual(2);
+    const other = await service({ keyPrefix: prefix });
+    const plain: LimitOptions = { capacity: 50, refill: '50/hour' };
+    for (const i of [0, 17, 29]) expect((await other.peek(`user:${i}`, plain)).remaining).toBe(48);
+  });
+
   it('never over-admits across instances, and expired leases go back so nothing is lost', async () => {
     const prefix = `test:${randomUUID()}:`;
     const plain: LimitOptions = { capacity: 20, refill: '20/hour' };

@@ -1,17 +1,14 @@
 import { createHash, randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import type { Cluster } from 'ioredis';
-import {
-  type LimitOptions,
-  RateLimitService,
-  type RedisRateLimitStore,
-} from 'nest-redis-rate-limit';
+import { RateLimitService, type RedisRateLimitStore } from 'nest-redis-rate-limit';
 import { resolveModuleOptions } from '../../lib/options/resolve-module-options.js';
 import { RateLimitEngine } from '../../lib/rate-limit.engine.js';
 import { hashIdentity } from '../../lib/keys/bucket-identity.js';
 import { groupByHashTag } from '../../lib/stores/cluster-hash-tag.js';
 import { createStore } from '../../lib/stores/create-store.js';
 import { type RedisClusterProcesses, startRedisCluster } from '../support/redis-cluster.mjs';
+import { describeStoreSemantics } from '../support/store-semantics.suite.js';
 
 const HOUR_US = 3_600_000_000;
 const TOKEN_BUCKET_SHA = createHash('sha1')
@@ -63,47 +60,11 @@ describe('Redis Cluster (3 masters on loopback)', () => {
     );
   });
 
-  it('passes a burst of capacity, then denies with about one token time to wait', async () => {
-    const limit: LimitOptions = { capacity: 5, refill: '1/s' };
-    for (let i = 4; i >= 0; i--) {
-      await expect(service.consume('user:1', limit)).resolves.toMatchObject({
-        allowed: true,
-        remaining: i,
-      });
-    }
-    const denied = await service.consume('user:1', limit);
-    expect(denied.allowed).toBe(false);
-    expect(denied.retryAfterMs).toBeGreaterThan(500);
-    expect(denied.retryAfterMs).toBeLessThanOrEqual(1_000);
-  });
-
-  it('all-or-nothing over two limits of one identity, in one script call (no CROSSSLOT)', async () => {
-    const keys = [key('a'), key('b')];
-    const rules = [slow(5), slow(1)];
-    await expect(store.take(keys, rules, [1, 1], true)).resolves.toEqual([
-      4, 3_600_000, 0, 0, 3_600_000, 0,
-    ]);
-    const denied = await store.take(keys, rules, [1, 1], true);
-    expect(denied[5]).toBeGreaterThan(3_590_000);
-    await expect(store.take([key('a')], [slow(5)], [1], false)).resolves.toEqual([
-      4,
-      expect.any(Number),
-      0,
-    ]);
-  });
-
-  it('retryAfterMs of a decision is the longest wait among the denying limits', async () => {
-    const limits: LimitOptions[] = [
-      { name: 'minute', capacity: 1, refill: '1/min' },
-      { name: 'hour', capacity: 1, refill: '1/hour' },
-    ];
-    await service.consume('user:1', limits);
-    const decision = await service.consume('user:1', limits);
-    expect(decision.allowed).toBe(false);
-    expect(decision.retryAfterMs).toBeGreaterThan(3_590_000);
-    expect(decision.retryAfterMs).toBeLessThanOrEqual(3_600_000);
-    expect(decision.limits[0]!.retryAfterMs).toBeLessThanOrEqual(60_000);
-  });
+  // The semantics every store has (burst, all-or-nothing in one call, refill, reset, ...), here
+  // on the cluster this describe block started.
+  describeStoreSemantics('RedisRateLimitStore on the cluster', () =>
+    Promise.resolve({ store, close: () => Promise.resolve() }),
+  );
 
   it('reset(key) finds the identity on whichever master holds it', async () => {
     const limit = { capacity: 2, refill: '1/hour' };

@@ -2,15 +2,8 @@ import { createHash, randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Redis } from 'ioredis';
-import {
-  type LimitOptions,
-  MemoryRateLimitStore,
-  RateLimitService,
-  type RateLimitStore,
-  RedisRateLimitStore,
-} from 'nest-redis-rate-limit';
-import { resolveModuleOptions } from '../../lib/options/resolve-module-options.js';
-import { RateLimitEngine } from '../../lib/rate-limit.engine.js';
+import { MemoryRateLimitStore, RedisRateLimitStore } from 'nest-redis-rate-limit';
+import { describeStoreSemantics, type StoreHarness } from '../support/store-semantics.suite.js';
 
 const HOUR_US = 3_600_000_000;
 const TOKEN_BUCKET_SHA = createHash('sha1')
@@ -18,12 +11,7 @@ const TOKEN_BUCKET_SHA = createHash('sha1')
   .digest('hex');
 const slow = (capacity: number) => ({ capacity, usPerToken: HOUR_US });
 
-interface Harness {
-  readonly store: RateLimitStore;
-  close(): Promise<void>;
-}
-
-const STORES: readonly [string, () => Promise<Harness>][] = [
+const STORES: readonly [string, () => Promise<StoreHarness>][] = [
   [
     'RedisRateLimitStore',
     async () => {
@@ -41,142 +29,7 @@ const STORES: readonly [string, () => Promise<Harness>][] = [
   ],
 ];
 
-describe.each(STORES)('store semantics: %s', (_name, open) => {
-  let harness: Harness;
-  let store: RateLimitStore;
-  let prefix: string;
-  let service: RateLimitService;
-
-  beforeAll(async () => {
-    harness = await open();
-    store = harness.store;
-  });
-  afterAll(() => harness.close());
-  beforeEach(() => {
-    prefix = `test:${randomUUID()}:`;
-    service = new RateLimitService(
-      new RateLimitEngine(resolveModuleOptions({ keyPrefix: prefix }), store),
-    );
-  });
-
-  const key = (name = 'k') => `${prefix}${name}:{id}`;
-
-  it('a new bucket starts full', async () => {
-    await expect(store.take([key()], [slow(7)], [1], false)).resolves.toEqual([7, 0, 0]);
-  });
-
-  it('passes a burst of capacity, then denies with about one token time to wait', async () => {
-    const rule = { capacity: 5, usPerToken: 1_000_000 };
-    for (let i = 4; i >= 0; i--) {
-      expect((await store.take([key()], [rule], [1], true))[0]).toBe(i);
-    }
-    const [remaining, resetMs, retryAfterMs] = await store.take([key()], [rule], [1], true);
-    expect(remaining).toBe(0);
-    expect(resetMs).toBeGreaterThan(4_500);
-    expect(resetMs).toBeLessThanOrEqual(5_000);
-    expect(retryAfterMs).toBeGreaterThan(500);
-    expect(retryAfterMs).toBeLessThanOrEqual(1_000);
-  });
-
-  it('denied requests consume nothing: the wait never grows', async () => {
-    await store.take([key()], [slow(2)], [2], true);
-    let previousWaitMs = Infinity;
-    for (let i = 0; i < 10; i++) {
-      const [, , retryAfterMs] = await store.take([key()], [slow(2)], [1], true);
-      expect(retryAfterMs).toBeGreaterThan(3_590_000);
-      expect(retryAfterMs).toBeLessThanOrEqual(previousWaitMs);
-      previousWaitMs = retryAfterMs!;
-    }
-  });
-
-  it('a denied request leaves a fast bucket to refill on time', async () => {
-    const rule = { capacity: 1, usPerToken: 200_000 };
-    await store.take([key()], [rule], [1], true);
-    for (let i = 0; i < 20; i++) await store.take([key()], [rule], [1], true);
-    await sleep(260);
-    const [, , retryAfterMs] = await store.take([key()], [rule], [1], true);
-    expect(retryAfterMs).toBe(0);
-  });
-
-  it('all-or-nothing: when one limit denies, the other keeps its tokens', async () => {
-    const keys = [key('a'), key('b')];
-    const rules = [slow(5), slow(1)];
-    await store.take(keys, rules, [1, 1], true);
-    const denied = await store.take(keys, rules, [1, 1], true);
-    expect(denied[5]).toBeGreaterThan(0);
-    await expect(store.take([key('a')], [slow(5)], [1], false)).resolves.toEqual([
-      4,
-      expect.any(Number),
-      0,
-    ]);
-  });
-
-  it('retryAfterMs of a decision is the longest wait among the denying limits', async () => {
-    const limits: LimitOptions[] = [
-      { name: 'minute', capacity: 1, refill: '1/min' },
-      { name: 'hour', capacity: 1, refill: '1/hour' },
-      { name: 'roomy', capacity: 100, refill: '1/hour' },
-    ];
-    await service.consume('user:1', limits);
-    const decision = await service.consume('user:1', limits);
-    expect(decision.allowed).toBe(false);
-    expect(decision.retryAfterMs).toBeGreaterThan(3_590_000);
-    expect(decision.retryAfterMs).toBeLessThanOrEqual(3_600_000);
-    expect(decision.limits.map((limit) => limit.allowed)).toEqual([false, false, true]);
-    expect(decision.limits[0]!.retryAfterMs).toBeLessThanOrEqual(60_000);
-    expect(decision.limits[2]!.remaining).toBe(99);
-  });
-
-  it('a cost above capacity is denied with retryAfterMs -1 and consumes nothing', async () => {
-    const limit = { capacity: 3, refill: '1/hour' };
-    const decision = await service.consume('user:1', limit, 4);
-    expect(decision).toMatchObject({ allowed: false, retryAfterMs: -1, remaining: 3 });
-    await expect(service.peek('user:1', limit)).resolves.toMatchObject({ remaining: 3 });
-  });
-
-  it('refills continuously and stops at capacity', async () => {
-    const rule = { capacity: 4, usPerToken: 50_000 };
-    await store.take([key()], [rule], [4], true);
-    await sleep(110);
-    const [partly] = await store.take([key()], [rule], [1], false);
-    expect(partly).toBeGreaterThanOrEqual(2);
-    expect(partly).toBeLessThanOrEqual(4);
-    await sleep(400);
-    await expect(store.take([key()], [rule], [1], false)).resolves.toEqual([4, 0, 0]);
-    await expect(store.take([key()], [rule], [4], true)).resolves.toEqual([0, 200, 0]);
-    const [, , retryAfterMs] = await store.take([key()], [rule], [1], true);
-    expect(retryAfterMs).toBeGreaterThan(0);
-  });
-
-  it('peek() consumes nothing and reset(key, limits) refills those buckets', async () => {
-    const limit = { capacity: 5, refill: '5/hour' };
-    await service.consume('user:1', limit, 3);
-    await expect(service.peek('user:1', limit)).resolves.toMatchObject({
-      allowed: true,
-      remaining: 2,
-    });
-    await expect(service.peek('user:1', limit)).resolves.toMatchObject({ remaining: 2 });
-    await service.reset('user:1', limit);
-    await expect(service.peek('user:1', limit)).resolves.toMatchObject({
-      remaining: 5,
-      resetMs: 0,
-    });
-  });
-
-  it('reset(key) refills every bucket of that identity and no other', async () => {
-    const limits = [
-      { name: 'a', capacity: 2, refill: '1/hour' },
-      { name: 'b', capacity: 3, refill: '1/hour', scope: 'other' },
-    ];
-    await service.consume('user:1', limits);
-    await service.consume('user:2', limits);
-    await service.reset('user:1');
-    const one = await service.peek('user:1', limits);
-    const two = await service.peek('user:2', limits);
-    expect(one.limits.map((limit) => limit.remaining)).toEqual([2, 3]);
-    expect(two.limits.map((limit) => limit.remaining)).toEqual([1, 2]);
-  });
-});
+for (const [name, open] of STORES) describeStoreSemantics(name, open);
 
 describe('store semantics only Redis can show', () => {
   let client: Redis;

@@ -9,12 +9,17 @@ export interface SampleAppProcess {
   readonly port: number;
   readonly pid: number;
   output(): string;
+  exited(): boolean;
   stop(): Promise<void>;
 }
 
 export interface SampleAppOptions {
   entry: string;
   env?: Record<string, string>;
+  /** Node options before the entry, e.g. `--expose-gc`. */
+  nodeArgs?: readonly string[];
+  /** Sees each stdout line first; true takes it out of output(). */
+  onLine?: (line: string) => boolean;
 }
 
 export function buildSampleApp(): Promise<SampleAppBuild>;
@@ -24,4 +29,3 @@ export function startSampleApps(
   count: number,
   options: SampleAppOptions,
 ): Promise<SampleAppProcess[]>;
-export function waitForHealth(url: string): Promise<void>;

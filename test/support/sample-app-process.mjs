@@ -27,6 +27,10 @@ const INHERITED_OUT = [
   'REDIS_URL',
   'REDIS_CLUSTER_NODES',
   'RATE_LIMIT_MODE',
+  'RATE_LIMIT_TIMEOUT_MS',
+  'RATE_LIMIT_MEMORY_MAX_KEYS',
+  'SOAK_REPORT',
+  'SOAK_GC_EVERY',
   'TRUST_PROXY',
   'PORT',
   'NODE_OPTIONS',
@@ -100,28 +104,36 @@ export const BUILT_SAMPLE_APP = join(ROOT, 'dist-sample', 'main.js');
 /**
  * Starts one sample app process on a free loopback port with the given environment (REDIS_URL or
  * REDIS_CLUSTER_NODES, RATE_LIMIT_MODE...), and resolves once GET /health answers 200.
- * Returns { url, port, pid, output(), stop() }.
+ * `nodeArgs` go before the entry; `onLine` sees each stdout line first and returns true for the
+ * lines it takes (they stay out of output()). Returns { url, port, pid, output(), exited(), stop() }.
  */
-export async function startSampleApp({ entry, env = {} }) {
+export async function startSampleApp({ entry, env = {}, nodeArgs = [], onLine }) {
   const port = await freePort();
   const base = { ...process.env };
   for (const name of INHERITED_OUT) delete base[name];
-  const child = spawn(process.execPath, [entry], {
+  const child = spawn(process.execPath, [...nodeArgs, entry], {
     env: { ...base, ...env, PORT: String(port) },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let output = '';
-  const keep = (chunk) => {
-    output = (output + chunk.toString()).slice(-8_000);
+  const keep = (text) => {
+    output = (output + text).slice(-8_000);
   };
-  child.stdout.on('data', keep);
-  child.stderr.on('data', keep);
+  let pending = '';
+  child.stdout.setEncoding('utf8');
+  child.stdout.on('data', (chunk) => {
+    const lines = (pending + chunk).split('\n');
+    pending = lines.pop();
+    for (const line of lines) if (onLine?.(line) !== true) keep(line + '\n');
+  });
+  child.stderr.on('data', (chunk) => keep(chunk.toString()));
   const exited = new Promise((resolve) =>
     child.once('exit', (code, signal) => resolve(code ?? signal)),
   );
+  const hasExited = () => child.exitCode !== null || child.signalCode !== null;
   const url = `http://127.0.0.1:${port}`;
   const stop = async () => {
-    if (child.exitCode !== null || child.signalCode !== null) return;
+    if (hasExited()) return;
     child.kill('SIGTERM');
     const timer = setTimeout(() => child.kill('SIGKILL'), STOP_TIMEOUT_MS);
     await exited;
@@ -138,7 +150,7 @@ export async function startSampleApp({ entry, env = {} }) {
     await stop();
     throw error;
   }
-  return { url, port, pid: child.pid, output: () => output, stop };
+  return { url, port, pid: child.pid, output: () => output, exited: hasExited, stop };
 }
 
 /** Starts `count` instances with the same environment; all or none. */
@@ -156,7 +168,7 @@ export async function startSampleApps(count, options) {
 }
 
 /** Resolves once GET /health answers 200, or throws after READY_TIMEOUT_MS. */
-export async function waitForHealth(url) {
+async function waitForHealth(url) {
   const deadline = Date.now() + READY_TIMEOUT_MS;
   while (Date.now() < deadline) {
     if ((await healthStatus(url)) === 200) return;

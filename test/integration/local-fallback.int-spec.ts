@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Controller, Get, Module } from '@nestjs/common';
-import { Test, type TestingModule } from '@nestjs/testing';
+import { Test } from '@nestjs/testing';
 import request from 'supertest';
 import {
   type LimitOptions,
@@ -12,6 +12,7 @@ import {
   RateLimitService,
 } from 'nest-redis-rate-limit';
 import { ADAPTERS, startApp } from '../support/app-factory.js';
+import { useRateLimitModules } from '../support/rate-limit-modules.js';
 import { freePort, type RedisServerProcess, startRedisServer } from '../support/redis-process.mjs';
 
 const LOCAL: LimitOptions = { capacity: 10, refill: '10/hour', failureStrategy: 'local' };
@@ -21,22 +22,16 @@ function options(redis: string, extra: RateLimitModuleOptions = {}): RateLimitMo
 }
 
 describe("failureStrategy 'local'", () => {
-  let moduleRef: TestingModule | undefined;
   let server: RedisServerProcess | undefined;
+  const createModule = useRateLimitModules();
 
   afterEach(async () => {
-    await moduleRef?.close();
     await server?.stop();
-    moduleRef = undefined;
     server = undefined;
   });
 
   async function service(moduleOptions: RateLimitModuleOptions): Promise<RateLimitService> {
-    moduleRef = await Test.createTestingModule({
-      imports: [RateLimitModule.forRoot(moduleOptions)],
-    }).compile();
-    await moduleRef.init();
-    return moduleRef.get(RateLimitService);
+    return (await createModule(moduleOptions)).get(RateLimitService);
   }
 
   it('while Redis is unreachable, enforces capacity and refill divided by instances, in memory', async () => {

@@ -1,13 +1,7 @@
-import { randomUUID } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { Test, type TestingModule } from '@nestjs/testing';
-import {
-  type LimitOptions,
-  RateLimitModule,
-  type RateLimitDecision,
-  RateLimitService,
-} from 'nest-redis-rate-limit';
+import { type LimitOptions, type RateLimitDecision, RateLimitService } from 'nest-redis-rate-limit';
+import { useRateLimitModules } from '../support/rate-limit-modules.js';
 import { freePort, type RedisServerProcess, startRedisServer } from '../support/redis-process.mjs';
 
 const TIMEOUT_MS = 100;
@@ -21,27 +15,15 @@ const CLOSED: LimitOptions = { ...OPEN, name: 'closed', failureStrategy: 'closed
 
 describe('Redis faults', () => {
   let server: RedisServerProcess | undefined;
-  let moduleRef: TestingModule | undefined;
+  const createModule = useRateLimitModules();
 
   afterEach(async () => {
-    await moduleRef?.close();
     await server?.stop();
-    moduleRef = undefined;
     server = undefined;
   });
 
   async function startService(url: string): Promise<RateLimitService> {
-    moduleRef = await Test.createTestingModule({
-      imports: [
-        RateLimitModule.forRoot({
-          redis: url,
-          timeoutMs: TIMEOUT_MS,
-          keyPrefix: `test:${randomUUID()}:`,
-          global: false,
-        }),
-      ],
-    }).compile();
-    await moduleRef.init();
+    const moduleRef = await createModule({ redis: url, timeoutMs: TIMEOUT_MS });
     return moduleRef.get(RateLimitService);
   }
 

@@ -1,11 +1,7 @@
-import { randomUUID } from 'node:crypto';
-import { Test, type TestingModule } from '@nestjs/testing';
+import type { TestingModule } from '@nestjs/testing';
 import { Redis } from 'ioredis';
-import {
-  RateLimitModule,
-  type RateLimitModuleOptions,
-  RateLimitService,
-} from 'nest-redis-rate-limit';
+import { type RateLimitModuleOptions, RateLimitService } from 'nest-redis-rate-limit';
+import { useRateLimitModules } from './rate-limit-modules.js';
 import { type RedisServerProcess, startRedisServer } from './redis-process.mjs';
 
 export interface RedisServices {
@@ -20,7 +16,7 @@ export interface RedisServices {
 export function useRedisServices(): RedisServices {
   let server: RedisServerProcess;
   let admin: Redis;
-  const modules: TestingModule[] = [];
+  const createModule = useRateLimitModules();
 
   beforeAll(async () => {
     server = await startRedisServer();
@@ -30,25 +26,8 @@ export function useRedisServices(): RedisServices {
     admin.disconnect();
     await server.stop();
   });
-  afterEach(async () => {
-    await Promise.all(modules.splice(0).map((moduleRef) => moduleRef.close()));
-  });
-
-  const module = async (options: RateLimitModuleOptions = {}): Promise<TestingModule> => {
-    const moduleRef = await Test.createTestingModule({
-      imports: [
-        RateLimitModule.forRoot({
-          redis: server.url,
-          keyPrefix: `test:${randomUUID()}:`,
-          global: false,
-          ...options,
-        }),
-      ],
-    }).compile();
-    await moduleRef.init();
-    modules.push(moduleRef);
-    return moduleRef;
-  };
+  const module = (options: RateLimitModuleOptions = {}): Promise<TestingModule> =>
+    createModule({ redis: server.url, ...options });
 
   return {
     module,

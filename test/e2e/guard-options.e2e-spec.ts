@@ -1,5 +1,4 @@
 import { randomUUID } from 'node:crypto';
-import type { AddressInfo } from 'node:net';
 import { Controller, Get, Module, type Type, UseGuards } from '@nestjs/common';
 import { Redis } from 'ioredis';
 import request from 'supertest';
@@ -10,7 +9,13 @@ import {
   type RateLimitModuleOptions,
   SkipRateLimit,
 } from 'nest-redis-rate-limit';
-import { ADAPTERS, type AdapterName, createApp, type RunningApp } from '../support/app-factory.js';
+import {
+  ADAPTERS,
+  type AdapterName,
+  createApp,
+  listenApp,
+  type RunningApp,
+} from '../support/app-factory.js';
 
 @Controller('plain')
 class PlainController {
@@ -169,14 +174,7 @@ async function start(
       next();
     });
   }
-  try {
-    await app.listen(0, '127.0.0.1');
-  } catch (error) {
-    await app.close();
-    throw error;
-  }
-  const { port } = (app.getHttpServer() as { address(): AddressInfo }).address();
-  return { running: { app, url: `http://127.0.0.1:${port}`, close: () => app.close() }, keyPrefix };
+  return { running: await listenApp(app), keyPrefix };
 }
 
 async function statuses(

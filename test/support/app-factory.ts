@@ -25,7 +25,11 @@ export async function startApp(
   module: DynamicModule,
   options: StartOptions = {},
 ): Promise<RunningApp> {
-  const app = await createApp(adapter, module, options);
+  return listenApp(await createApp(adapter, module, options));
+}
+
+/** Listens on a free loopback port (closing the app if that fails). */
+export async function listenApp(app: INestApplication): Promise<RunningApp> {
   try {
     await app.listen(0, '127.0.0.1');
   } catch (error) {

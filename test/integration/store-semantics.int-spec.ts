@@ -3,6 +3,7 @@ import { readFileSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Redis } from 'ioredis';
 import { MemoryRateLimitStore, RedisRateLimitStore } from 'nest-redis-rate-limit';
+import { type RedisServerProcess, startRedisServer } from '../support/redis-process.mjs';
 import { describeStoreSemantics, type StoreHarness } from '../support/store-semantics.suite.js';
 
 const HOUR_US = 3_600_000_000;
@@ -31,17 +32,24 @@ const STORES: readonly [string, () => Promise<StoreHarness>][] = [
 
 for (const [name, open] of STORES) describeStoreSemantics(name, open);
 
+// On its own redis-server: SCRIPT FLUSH empties the script cache of every client of a server, and
+// test files running in parallel call the script on the shared one (and would load it again).
 describe('store semantics only Redis can show', () => {
+  let server: RedisServerProcess;
   let client: Redis;
   let store: RedisRateLimitStore;
   let prefix: string;
 
   beforeAll(async () => {
-    client = new Redis(process.env.REDIS_URL!);
+    server = await startRedisServer();
+    client = new Redis(server.url);
     store = new RedisRateLimitStore(client, true, 1_000);
     await store.onModuleInit();
   });
-  afterAll(() => store.onModuleDestroy());
+  afterAll(async () => {
+    await store?.onModuleDestroy();
+    await server?.stop();
+  });
   beforeEach(() => {
     prefix = `test:${randomUUID()}:`;
   });

@@ -1,5 +1,5 @@
 /** @type {import('jest').Config} */
-const project = (displayName, pattern) => ({
+const project = (displayName, pattern, extra = {}) => ({
   displayName,
   testEnvironment: 'node',
   extensionsToTreatAsEsm: ['.ts'],
@@ -11,16 +11,23 @@ const project = (displayName, pattern) => ({
   transform: {
     '^.+\\.ts$': ['ts-jest', { useESM: true, tsconfig: '<rootDir>/tsconfig.json' }],
   },
+  ...extra,
 });
+
+// The shared redis-server belongs to the projects that use it, so `--selectProjects unit` needs
+// none. Jest runs each distinct globalSetup path once for the selected projects: one server for
+// integration and e2e together.
+const sharedRedis = {
+  globalSetup: '<rootDir>/test/support/global-setup.mjs',
+  globalTeardown: '<rootDir>/test/support/global-teardown.mjs',
+};
 
 export default {
   // A leaked handle must not keep CI waiting forever; tests close what they open.
   forceExit: true,
-  globalSetup: '<rootDir>/test/support/global-setup.mjs',
-  globalTeardown: '<rootDir>/test/support/global-teardown.mjs',
   projects: [
     project('unit', 'unit/**/*.spec.ts'),
-    project('integration', 'integration/**/*.int-spec.ts'),
-    project('e2e', 'e2e/**/*.e2e-spec.ts'),
+    project('integration', 'integration/**/*.int-spec.ts', sharedRedis),
+    project('e2e', 'e2e/**/*.e2e-spec.ts', sharedRedis),
   ],
 };

@@ -18,10 +18,23 @@ export type {
   KeyBy,
   LimitOptions,
   Refill,
+  RefillUnit,
 } from './options/limit-options.interface.js';
 export type {
   RateLimitModuleFactoryOptions,
   RateLimitModuleOptions,
 } from './options/rate-limit-module-options.interface.js';
 export type { LimitDecision, RateLimitDecision } from './decision/rate-limit-decision.interface.js';
-export type { RedisClusterConfig } from './stores/cluster-client.js';
+export type { RedisClusterConfig } from './stores/redis-client.js';
+export type {
+  AlgorithmName,
+  BucketRequest,
+  BucketResult,
+  BucketRule,
+} from './algorithms/algorithm.interface.js';
+export type {
+  DecisionLayer,
+  DecisionSource,
+  Take,
+  TakeQuery,
+} from './pipeline/decision-layer.interface.js';

@@ -1,13 +1,13 @@
 import { type CanActivate, type ExecutionContext, Injectable } from '@nestjs/common';
 import { HttpAdapterHost, Reflector } from '@nestjs/core';
 import type { RateLimitDecision } from './decision/rate-limit-decision.interface.js';
-import { LimitsMetadata, SkipMetadata } from './decorators/rate-limit-metadata.js';
-import { planLimits, planRoute, type RoutePlan } from './guard/route-plan.js';
+import { LimitsMetadata, SkipMetadata } from './decorators/rate-limit.decorator.js';
+import { bucketRequests, planLimits, planRoute, type RoutePlan } from './guard/route-plan.js';
 import { RequestInputs } from './guard/request-inputs.js';
 import { rateLimitHeader, retryAfterSeconds } from './http/rate-limit-headers.js';
 import { RateLimitUnavailableException } from './http/rate-limit-unavailable.exception.js';
 import { TooManyRequestsException } from './http/too-many-requests.exception.js';
-import { bucketKey } from './keys/bucket-key.js';
+import { FAIL_CLOSED_RETRY_AFTER_MS } from './options/defaults.js';
 import { RateLimitEngine } from './rate-limit.engine.js';
 
 type Handler = (...args: unknown[]) => unknown;
@@ -27,84 +27,44 @@ export class RateLimitGuard implements CanActivate {
   private readonly inputs: RequestInputs;
 
   constructor(
-    private readonly reflector: Reflector,
-    private readonly engine: RateLimitEngine,
-    private readonly adapterHost: HttpAdapterHost,
+    protected readonly reflector: Reflector,
+    protected readonly engine: RateLimitEngine,
+    protected readonly adapterHost: HttpAdapterHost,
   ) {
     this.inputs = new RequestInputs(engine.options);
   }
 
-  canActivate(context: ExecutionContext): boolean | Promise<boolean> {
+  async canActivate(context: ExecutionContext): Promise<boolean> {
     if (context.getType() !== 'http') return true;
-    const plan = this.planFor(context);
-    return plan === null ? true : this.enforce(plan, context);
-  }
-
-  /**
-   * No async function and no await on the common path (fixed costs, identities known at once):
-   * one promise, the store's, between the request and its answer.
-   */
-  private enforce(routePlan: RoutePlan, context: ExecutionContext): Promise<boolean> {
-    if (!routePlan.conditional) return this.judge(routePlan, context);
-    return this.applicable(routePlan, context).then((plan) =>
-      plan.limits.length === 0 ? true : this.judge(plan, context),
-    );
-  }
-
-  private judge(plan: RoutePlan, context: ExecutionContext): Promise<boolean> {
-    const keys = this.keysOf(plan, context);
-    const costs =
-      plan.fixedCosts ?? Promise.all(plan.rules.map((limit) => this.inputs.cost(limit, context)));
-    if (Array.isArray(keys) && Array.isArray(costs)) return this.decide(plan, keys, costs, context);
-    return Promise.all([keys, costs]).then(([known, charged]) =>
-      this.decide(plan, known, charged, context),
-    );
-  }
-
-  private decide(
-    plan: RoutePlan,
-    keys: readonly string[],
-    costs: readonly number[],
-    context: ExecutionContext,
-  ): Promise<boolean> {
-    return this.engine
-      .decide({
-        keys,
-        names: plan.names,
-        rules: plan.rules,
-        costs,
-        consume: true,
-        failureStrategy: plan.failureStrategy,
-        leases: plan.leases,
-      })
-      .then((decision) => this.answer(decision, plan, context));
-  }
-
-  /** Each limit's bucket key; an identity shared by several limits is resolved once. */
-  private keysOf(plan: RoutePlan, context: ExecutionContext): string[] | Promise<string[]> {
-    const { limits } = plan;
-    if (limits.length === 1) {
-      const planned = limits[0]!;
-      const identity = this.inputs.identity(planned.identity, context);
-      return typeof identity === 'string'
-        ? [bucketKey(planned.keyHead, identity)]
-        : identity.then((value) => [bucketKey(planned.keyHead, value)]);
-    }
-    const identities = new Map<unknown, string | Promise<string>>();
-    const keyParts: (string | Promise<string>)[] = limits.map((planned) => {
-      let identity = identities.get(planned.identity);
-      if (identity === undefined) {
-        identity = this.inputs.identity(planned.identity, context);
-        identities.set(planned.identity, identity);
-      }
-      return typeof identity === 'string'
-        ? bucketKey(planned.keyHead, identity)
-        : identity.then((value) => bucketKey(planned.keyHead, value));
+    const routePlan = this.planFor(context);
+    if (routePlan === null) return true;
+    const plan = routePlan.conditional ? await this.applicable(routePlan, context) : routePlan;
+    if (plan.limits.length === 0) return true;
+    const [identities, costs] = await Promise.all([
+      this.identities(plan, context),
+      Promise.all(plan.limits.map(({ limit }) => this.inputs.cost(limit, context))),
+    ]);
+    const decision = await this.engine.decide(plan.names, {
+      requests: bucketRequests(plan, identities, costs),
+      mode: 'consume',
+      failureStrategy: plan.failureStrategy,
     });
-    return keyParts.some((part) => typeof part !== 'string')
-      ? // eslint-disable-next-line @typescript-eslint/await-thenable -- mixed strings and promises
-        Promise.all(keyParts)
-      : (keyParts as string[]);
+    return this.answer(decision, plan, context);
+  }
+
+  /** Each limit's identity; an identity shared by several limits is resolved once. */
+  private identities(plan: RoutePlan, context: ExecutionContext): Promise<string[]> {
+    const resolved = new Map<unknown, string | Promise<string>>();
+    return Promise.all(
+      plan.limits.map(({ identity }) => {
+        let value = resolved.get(identity);
+        if (value === undefined) {
+          value = this.inputs.identity(identity, context);
+          resolved.set(identity, value);
+        }
+        return value;
+      }),
+    );
   }
 
   private answer(decision: RateLimitDecision, plan: RoutePlan, context: ExecutionContext): true {
@@ -112,7 +72,11 @@ export class RateLimitGuard implements CanActivate {
     const adapter = this.adapterHost.httpAdapter;
     if (decision.storeError !== undefined && decision.failureStrategy !== 'local') {
       if (decision.allowed) return true;
-      adapter.setHeader(response, 'Retry-After', '1');
+      adapter.setHeader(
+        response,
+        'Retry-After',
+        String(retryAfterSeconds(FAIL_CLOSED_RETRY_AFTER_MS)),
+      );
       throw new RateLimitUnavailableException(decision.storeError);
     }
     if (this.engine.options.headers) {
@@ -127,7 +91,7 @@ export class RateLimitGuard implements CanActivate {
 
   private async applicable(plan: RoutePlan, context: ExecutionContext): Promise<RoutePlan> {
     const applies = await Promise.all(
-      plan.rules.map((limit) => this.inputs.applies(limit, context)),
+      plan.limits.map(({ limit }) => this.inputs.applies(limit, context)),
     );
     return planLimits(plan.limits.filter((_, i) => applies[i]));
   }

@@ -1,6 +1,5 @@
 import { type DynamicModule, Module } from '@nestjs/common';
 import type { RateLimitModuleFactoryOptions } from './options/rate-limit-module-options.interface.js';
-import type { ResolvedModuleOptions } from './options/resolved-module-options.interface.js';
 import { resolveModuleOptions } from './options/resolve-module-options.js';
 import { RESOLVED_RATE_LIMIT_OPTIONS } from './rate-limit.constants.js';
 import { RateLimitEngine } from './rate-limit.engine.js';
@@ -11,7 +10,6 @@ import {
   RateLimitConfigurableModule,
 } from './rate-limit.module-definition.js';
 import { RateLimitService } from './rate-limit.service.js';
-import { createStore } from './stores/create-store.js';
 import { RateLimitStore } from './stores/rate-limit-store.interface.js';
 
 /**
@@ -32,12 +30,12 @@ import { RateLimitStore } from './stores/rate-limit-store.interface.js';
       inject: [RATE_LIMIT_MODULE_OPTIONS],
       useFactory: (options: RateLimitModuleFactoryOptions) => resolveModuleOptions(options),
     },
+    RateLimitEngine,
     {
       provide: RateLimitStore,
-      inject: [RESOLVED_RATE_LIMIT_OPTIONS],
-      useFactory: (options: ResolvedModuleOptions) => createStore(options),
+      inject: [RateLimitEngine],
+      useFactory: (engine: RateLimitEngine) => engine.store,
     },
-    RateLimitEngine,
     RateLimitService,
     RateLimitGuard,
   ],

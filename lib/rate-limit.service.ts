@@ -1,75 +1,70 @@
 import { Injectable } from '@nestjs/common';
 import type { RateLimitDecision } from './decision/rate-limit-decision.interface.js';
 import { RateLimitConfigError } from './errors/rate-limit-config.error.js';
+import { bucketRequests, planRoute, type RoutePlan } from './guard/route-plan.js';
 import { toBucketIdentity } from './keys/bucket-identity.js';
-import { bucketKey, bucketKeyHead } from './keys/bucket-key.js';
-import { mostProtective } from './options/failure-strategy.js';
-import type { FailureStrategy, LimitOptions } from './options/limit-options.interface.js';
-import type { LeaseSettings, ResolvedLimit } from './options/resolved-limit.interface.js';
-import { leasesOf } from './lease/leases-of.js';
+import { bucketKey } from './keys/bucket-key.js';
+import type { LimitOptions } from './options/limit-options.interface.js';
 import { resolveLimits } from './options/resolve-limits.js';
+import type { ResolvedLimit } from './options/resolved-limit.interface.js';
 import { RateLimitEngine } from './rate-limit.engine.js';
 
 /** Scope of limits used through the service that name none. */
 export const SERVICE_SCOPE = 'service';
 
+type LimitsArgument = LimitOptions | readonly LimitOptions[];
+
 /**
  * Rate limiting outside HTTP routes (jobs, websockets, your own guards), on the same store and
  * with the same semantics as the guard. `key` is the identity: to share a route's bucket, pass
- * the route's identity (`ip:1.2.3.4`, `user:42`) and its `scope`.
+ * the route's identity (`ip:1.2.3.4`, `user:42`) and its `scope`. A limits object is planned once
+ * and frozen (deeply) on first use, so that a later change cannot leave a stale plan behind:
+ * build a new object to use other limits.
  *
  * @example
  * ```ts
  * const decision = await rateLimit.consume(`user:${userId}`, { capacity: 5, refill: '5/min' });
- * if (!decision.allowed) throw new TooManyRequestsException(decision.retryAfterMs);
+ * // TooManyRequestsException takes whole seconds
+ * if (!decision.allowed) throw new TooManyRequestsException(Math.ceil(decision.retryAfterMs / 1000));
  * ```
  * @publicApi
  */
 @Injectable()
 export class RateLimitService {
-  private readonly plans = new WeakMap<object, ServicePlan>();
+  private readonly plans = new WeakMap<object, RoutePlan>();
 
   constructor(private readonly engine: RateLimitEngine) {}
 
   /** Takes `cost` (default: each limit's own cost) from every limit's bucket, all or nothing. */
-  consume(
-    key: string,
-    limits: LimitOptions | readonly LimitOptions[],
-    cost?: number,
-  ): Promise<RateLimitDecision> {
-    return this.run('consume', key, limits, cost, true);
+  consume(key: string, limits: LimitsArgument, cost?: number): Promise<RateLimitDecision> {
+    return this.decide('consume', key, limits, cost);
   }
 
   /** The decision a request of cost 1 would get now; consumes nothing. */
-  peek(key: string, limits: LimitOptions | readonly LimitOptions[]): Promise<RateLimitDecision> {
-    return this.run('peek', key, limits, 1, false);
+  peek(key: string, limits: LimitsArgument): Promise<RateLimitDecision> {
+    return this.decide('peek', key, limits, 1);
   }
 
   /**
    * Refills the key's buckets: those of `limits`, or without limits every bucket of the key
-   * under this module's prefix (a SCAN on Redis: fine for admin use, not per request).
+   * under this module's prefix (a SCAN on Redis, bounded by `timeoutMs`: fine for admin use,
+   * not per request).
    */
-  async reset(key: string, limits?: LimitOptions | readonly LimitOptions[]): Promise<void> {
+  async reset(key: string, limits?: LimitsArgument): Promise<void> {
     const identity = toBucketIdentity(checkKey(key, 'reset'));
-    const { keyPrefix } = this.engine.options;
     if (limits === undefined) {
-      await this.engine.resetIdentity(keyPrefix, identity);
+      await this.engine.resetIdentity(this.engine.options.keyPrefix, identity);
       return;
     }
-    const resolved = this.resolve(limits, 'reset');
-    await this.engine.reset(
-      resolved.map((limit) =>
-        bucketKey(bucketKeyHead(keyPrefix, limit.scope ?? SERVICE_SCOPE, limit.name), identity),
-      ),
-    );
+    const plan = this.plan(limits, 'reset');
+    await this.engine.reset(plan.limits.map(({ keyHead }) => bucketKey(keyHead, identity)));
   }
 
-  private run(
+  private decide(
     method: 'consume' | 'peek',
     key: string,
-    limits: LimitOptions | readonly LimitOptions[],
+    limits: LimitsArgument,
     cost: number | undefined,
-    consume: boolean,
   ): Promise<RateLimitDecision> {
     try {
       const identity = toBucketIdentity(checkKey(key, method));
@@ -79,14 +74,15 @@ export class RateLimitService {
           `cost must be a finite number >= 0 (got ${String(cost)})`,
         ]);
       }
-      return this.engine.decide({
-        keys: plan.keyHeads.map((head) => bucketKey(head, identity)),
-        names: plan.names,
-        rules: plan.rules,
-        costs: cost === undefined ? plan.costs : plan.rules.map(() => cost),
-        consume,
+      const costs = plan.limits.map(({ limit }) => cost ?? fixedCost(limit));
+      return this.engine.decide(plan.names, {
+        requests: bucketRequests(
+          plan,
+          plan.limits.map(() => identity),
+          costs,
+        ),
+        mode: method,
         failureStrategy: plan.failureStrategy,
-        leases: plan.leases,
       });
     } catch (error) {
       return Promise.reject(error instanceof Error ? error : new Error(String(error)));
@@ -94,36 +90,14 @@ export class RateLimitService {
   }
 
   /** Everything about a limits argument that does not depend on the call, worked out once. */
-  private plan(limits: LimitOptions | readonly LimitOptions[], method: string): ServicePlan {
+  private plan(limits: LimitsArgument, method: string): RoutePlan {
     const cacheable = typeof limits === 'object' && limits !== null;
     const cached = cacheable ? this.plans.get(limits) : undefined;
     if (cached !== undefined) return cached;
-    const rules = this.resolve(limits, method);
-    const { keyPrefix, failureStrategy } = this.engine.options;
-    const plan: ServicePlan = {
-      keyHeads: rules.map((limit) =>
-        bucketKeyHead(keyPrefix, limit.scope ?? SERVICE_SCOPE, limit.name),
-      ),
-      names: rules.map((limit) => limit.name),
-      rules,
-      costs: rules.map((limit) => limit.cost as number),
-      leases: leasesOf(rules),
-      failureStrategy: mostProtective(
-        rules.map((limit) => limit.failureStrategy ?? failureStrategy),
-      ),
-    };
-    if (cacheable) this.plans.set(limits, plan);
-    return plan;
-  }
-
-  private resolve(
-    limits: LimitOptions | readonly LimitOptions[],
-    method: string,
-  ): readonly ResolvedLimit[] {
     const where = `RateLimitService.${method}`;
     const resolved = resolveLimits(limits, where);
     const problems = resolved.flatMap((limit) => [
-      ...(typeof limit.cost === 'function'
+      ...(method !== 'reset' && typeof limit.cost === 'function'
         ? [
             `limit '${limit.name}': a cost function needs a request; pass cost to ${method}() instead`,
           ]
@@ -133,17 +107,23 @@ export class RateLimitService {
         : []),
     ]);
     if (problems.length > 0) throw new RateLimitConfigError(where, problems);
-    return resolved;
+    const plan = planRoute(resolved, SERVICE_SCOPE, this.engine.options);
+    if (cacheable) this.plans.set(deepFreeze(limits), plan);
+    return plan;
   }
 }
 
-interface ServicePlan {
-  readonly keyHeads: readonly string[];
-  readonly names: readonly string[];
-  readonly rules: readonly ResolvedLimit[];
-  readonly costs: readonly number[];
-  readonly failureStrategy: FailureStrategy;
-  readonly leases: readonly LeaseSettings[] | undefined;
+/** A limit's own cost; a cost function never reaches here (plan() refuses it). */
+function fixedCost(limit: ResolvedLimit): number {
+  return typeof limit.cost === 'number' ? limit.cost : 1;
+}
+
+/** Freezes the limits and the plain objects inside them (refill, lease), not functions. */
+function deepFreeze<T extends object>(value: T): T {
+  for (const field of Object.values(value)) {
+    if (typeof field === 'object' && field !== null && !Object.isFrozen(field)) deepFreeze(field);
+  }
+  return Object.freeze(value);
 }
 
 function checkKey(key: unknown, method: string): string {

@@ -16,15 +16,3 @@ export function defineLuaCommand(client: Redis | Cluster, name: string, lua: str
     client.defineCommand(name, { lua });
   }
 }
-
-/** The script's reply, if it is `length` integers; a TypeError naming the command otherwise. */
-export function checkIntegerReply(command: string, reply: unknown, length: number): number[] {
-  if (
-    !Array.isArray(reply) ||
-    reply.length !== length ||
-    !reply.every((value) => typeof value === 'number' && Number.isInteger(value))
-  ) {
-    throw new TypeError(`${command} replied ${JSON.stringify(reply)}; expected ${length} integers`);
-  }
-  return reply as number[];
-}

@@ -1,47 +1,51 @@
+import type { BucketResult } from '../algorithms/algorithm.interface.js';
 import type { FailureStrategy } from '../options/limit-options.interface.js';
-import type { BucketRule } from '../options/resolved-limit.interface.js';
-import type { RateLimitStoreError } from '../errors/rate-limit-store.error.js';
+import type { DecisionSource, Take } from '../pipeline/decision-layer.interface.js';
 import type { LimitDecision, RateLimitDecision } from './rate-limit-decision.interface.js';
 
-/** Ms a fail-closed denial asks the client to wait (the 503's Retry-After: 1). */
-export const FAIL_CLOSED_RETRY_AFTER_MS = 1000;
+const STRATEGY_OF: Partial<Record<DecisionSource, FailureStrategy>> = {
+  'fail-open': 'open',
+  'fail-closed': 'closed',
+  local: 'local',
+};
 
 /**
- * Builds the decision from a store's flat reply (per bucket [remaining, resetMs, retryAfterMs]).
- * The headline fields come from the most restrictive limit: when denied, the denying limit
- * with the longest wait (-1 first); when allowed, the limit with the fewest tokens left.
+ * Builds the decision from a pipeline's take, limits named in the requests' order. The headline
+ * fields come from the most restrictive limit: when denied, the denying limit with the longest
+ * wait (-1 first); when allowed, the limit with the fewest tokens left.
  */
-export function buildDecision(
-  names: readonly string[],
-  rules: readonly BucketRule[],
-  reply: readonly number[],
-): RateLimitDecision {
+export function buildDecision(names: readonly string[], take: Take): RateLimitDecision {
   const limits: LimitDecision[] = [];
   let allowed = true;
-  let headline = 0;
-  for (let i = 0; i < names.length; i++) {
-    const retryAfterMs = reply[3 * i + 2]!;
+  let headline: LimitDecision | undefined;
+  take.results.forEach((result: BucketResult, i) => {
     const entry: LimitDecision = {
-      name: names[i]!,
-      allowed: retryAfterMs === 0,
-      limit: rules[i]!.capacity,
-      remaining: reply[3 * i]!,
-      resetMs: reply[3 * i + 1]!,
-      retryAfterMs,
+      name: names[i] ?? '',
+      allowed: result.retryAfterMs === 0,
+      limit: result.limit,
+      remaining: result.remaining,
+      resetMs: result.resetMs,
+      retryAfterMs: result.retryAfterMs,
     };
     limits.push(entry);
-    if (retryAfterMs !== 0) allowed = false;
-    if (i > 0 && moreRestrictive(entry, limits[headline]!)) headline = i;
-  }
-  const chosen = limits[headline]!;
-  return {
+    if (!entry.allowed) allowed = false;
+    if (headline === undefined || moreRestrictive(entry, headline)) headline = entry;
+  });
+  const chosen = headline ?? { limit: 0, remaining: 0, resetMs: 0, retryAfterMs: 0 };
+  const decision: RateLimitDecision = {
     allowed,
     limit: chosen.limit,
     remaining: chosen.remaining,
     resetMs: chosen.resetMs,
     retryAfterMs: allowed ? 0 : chosen.retryAfterMs,
     limits,
+    source: take.source,
   };
+  if (take.storeError !== undefined) {
+    decision.storeError = take.storeError;
+    decision.failureStrategy = STRATEGY_OF[take.source] ?? 'open';
+  }
+  return decision;
 }
 
 function moreRestrictive(candidate: LimitDecision, current: LimitDecision): boolean {
@@ -52,34 +56,4 @@ function moreRestrictive(candidate: LimitDecision, current: LimitDecision): bool
   }
   if (candidate.remaining !== current.remaining) return candidate.remaining < current.remaining;
   return candidate.resetMs > current.resetMs;
-}
-
-/** The decision of the 'open' or 'closed' strategy when the store could not decide. */
-export function failureDecision(
-  names: readonly string[],
-  rules: readonly BucketRule[],
-  strategy: Exclude<FailureStrategy, 'local'>,
-  storeError: RateLimitStoreError,
-): RateLimitDecision {
-  const allowed = strategy === 'open';
-  const retryAfterMs = allowed ? 0 : FAIL_CLOSED_RETRY_AFTER_MS;
-  const limits = names.map((name, i) => ({
-    name,
-    allowed,
-    limit: rules[i]!.capacity,
-    remaining: allowed ? rules[i]!.capacity : 0,
-    resetMs: 0,
-    retryAfterMs,
-  }));
-  const first = limits[0]!;
-  return {
-    allowed,
-    limit: first.limit,
-    remaining: first.remaining,
-    resetMs: 0,
-    retryAfterMs,
-    limits,
-    storeError,
-    failureStrategy: strategy,
-  };
 }

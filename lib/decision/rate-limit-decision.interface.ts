@@ -1,5 +1,6 @@
 import type { RateLimitStoreError } from '../errors/rate-limit-store.error.js';
 import type { FailureStrategy } from '../options/limit-options.interface.js';
+import type { DecisionSource } from '../pipeline/decision-layer.interface.js';
 
 /**
  * One limit's part of a decision.
@@ -36,6 +37,12 @@ export interface RateLimitDecision {
   /** 0 when allowed; else milliseconds until this request would pass; -1: never. */
   retryAfterMs: number;
   limits: LimitDecision[];
+  /**
+   * Which layer answered: `'redis'` or `'memory'` (the store), `'deny-cache'` (a denial this
+   * instance had proven), `'lease'` (tokens this instance had leased), or the failure strategy
+   * (`'fail-open'`, `'fail-closed'`, `'local'`) when the store could not answer.
+   */
+  source: DecisionSource;
   /**
    * Set when the store failed or timed out and the failure strategy decided instead: 'open'
    * gives allowed = true, 'closed' allowed = false with retryAfterMs 1000, 'local' the decision

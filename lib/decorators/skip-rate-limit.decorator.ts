@@ -1,4 +1,4 @@
-import { SkipMetadata } from './rate-limit-metadata.js';
+import { SkipMetadata } from './rate-limit.decorator.js';
 
 /**
  * Exempts a controller or a handler from every limit, the module's default included.

@@ -1,10 +1,10 @@
+import type { BucketRequest } from '../algorithms/algorithm.interface.js';
 import { policyHeader } from '../http/rate-limit-headers.js';
-import { bucketKeyHead } from '../keys/bucket-key.js';
-import { mostProtective } from '../options/failure-strategy.js';
+import { bucketKey, bucketKeyHead } from '../keys/bucket-key.js';
 import type { IdentityResolver } from '../keys/identity-resolver.js';
+import { mostProtective } from '../options/failure-strategy.js';
 import type { FailureStrategy } from '../options/limit-options.interface.js';
-import type { LeaseSettings, ResolvedLimit } from '../options/resolved-limit.interface.js';
-import { leasesOf } from '../lease/leases-of.js';
+import type { ResolvedLimit } from '../options/resolved-limit.interface.js';
 import type { ResolvedModuleOptions } from '../options/resolved-module-options.interface.js';
 
 /** One limit of a route, with everything that does not depend on the request worked out. */
@@ -21,13 +21,10 @@ export interface RoutePlan {
   /** Some limit has `when`: the applicable set is chosen per request. */
   readonly conditional: boolean;
   readonly names: readonly string[];
-  readonly rules: readonly ResolvedLimit[];
-  /** Costs when every limit's cost is a number; undefined when some cost is a function. */
-  readonly fixedCosts: readonly number[] | undefined;
   readonly policy: string;
   readonly failureStrategy: FailureStrategy;
-  /** Every limit's lease, when all of them lease. */
-  readonly leases: readonly LeaseSettings[] | undefined;
+  /** Every limit leases: requests carry their lease, for the lease layer. */
+  readonly leases: boolean;
 }
 
 export function planRoute(
@@ -52,12 +49,20 @@ export function planLimits(limits: readonly PlannedLimit[]): RoutePlan {
     limits,
     conditional: rules.some((limit) => limit.when !== undefined),
     names: rules.map((limit) => limit.name),
-    rules,
-    fixedCosts: rules.every((limit) => typeof limit.cost === 'number')
-      ? rules.map((limit) => limit.cost as number)
-      : undefined,
     policy: policyHeader(rules),
     failureStrategy: mostProtective(limits.map((planned) => planned.failureStrategy)),
-    leases: leasesOf(rules),
+    leases: rules.every((limit) => limit.lease !== undefined),
   };
+}
+
+/** The buckets of one request under a plan, given each limit's identity and cost. */
+export function bucketRequests(
+  plan: RoutePlan,
+  identities: readonly string[],
+  costs: readonly number[],
+): BucketRequest[] {
+  return plan.limits.map(({ limit, keyHead }, i) => {
+    const request = { key: bucketKey(keyHead, identities[i] ?? ''), rule: limit, cost: costs[i] ?? 0 };
+    return plan.leases && limit.lease !== undefined ? { ...request, lease: limit.lease } : request;
+  });
 }

@@ -35,13 +35,19 @@ export type KeyBy =
  */
 export type FailureStrategy = 'open' | 'closed' | 'local';
 
+/** Units of a refill string: `'100/min'`. */
+export type RefillUnit = 's' | 'sec' | 'second' | 'm' | 'min' | 'minute' | 'h' | 'hour' | 'd' | 'day';
+
 /**
  * Refill rate: a number is tokens per second; a string is `'<n>/<unit>'` with unit one of
- * s|sec|second|m|min|minute|h|hour|d|day (e.g. `'100/min'`); or tokens per interval.
+ * s|sec|second|m|min|minute|h|hour|d|day (e.g. `'100/min'`; `'5/minutes'` does not compile); or
+ * tokens per interval. Rates are kept in whole microseconds per token, rounded up: exact when a
+ * token takes whole microseconds, and slower by less than 1 µs per token otherwise (`'3/s'` is
+ * one token every 333,334 µs).
  *
  * @publicApi
  */
-export type Refill = number | string | { tokens: number; intervalMs: number };
+export type Refill = number | `${number}/${RefillUnit}` | { tokens: number; intervalMs: number };
 
 /**
  * One token bucket applied to a route or a service call.
@@ -54,13 +60,13 @@ export type Refill = number | string | { tokens: number; intervalMs: number };
  */
 export interface LimitOptions {
   /** Unique among one handler's limits; appears in the RateLimit headers. @default 'default' */
-  name?: string;
+  name?: string | undefined;
   /** Bucket size, the largest burst: a positive integer. */
   capacity: number;
   /** Rate at which tokens return, up to `capacity`. */
   refill: Refill;
   /** Identity of the caller. @default the module's `keyBy` */
-  keyBy?: KeyBy;
+  keyBy?: KeyBy | undefined;
   /**
    * Tokens one request takes: a non-negative number or a function of the request. A number
    * above `capacity`, negative, NaN or infinite stops the app at startup (RateLimitConfigError).
@@ -68,16 +74,16 @@ export interface LimitOptions {
    * pass; nothing is charged); anything but a finite number >= 0 is logged and costs 1.
    * @default 1
    */
-  cost?: number | ((context: ExecutionContext) => number | Promise<number>);
+  cost?: number | ((context: ExecutionContext) => number | Promise<number>) | undefined;
   /** Routes sharing a scope share buckets. @default '<Controller>.<handler>' ('service' for RateLimitService calls) */
-  scope?: string;
+  scope?: string | undefined;
   /** Overrides the module's failure strategy for this limit. */
-  failureStrategy?: FailureStrategy;
+  failureStrategy?: FailureStrategy | undefined;
   /**
    * Applies the limit only to requests for which this returns true, e.g. per-plan limits.
    * @default every request
    */
-  when?: (context: ExecutionContext) => boolean | Promise<boolean>;
+  when?: ((context: ExecutionContext) => boolean | Promise<boolean>) | undefined;
   /**
    * Token leasing (opt-in, Redis stores only): when a request goes to Redis, this instance also
    * takes up to `tokens` more tokens and spends them locally on the next requests for the same
@@ -87,5 +93,5 @@ export interface LimitOptions {
    * `remaining` headers. A key's first request within `ttlMs` leases nothing (a key that never
    * comes back would cost a refund). A request under several limits leases only if all lease.
    */
-  lease?: { tokens: number; ttlMs?: number };
+  lease?: { tokens: number; ttlMs?: number } | undefined;
 }

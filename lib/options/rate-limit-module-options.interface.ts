@@ -1,5 +1,5 @@
 import type { Cluster, Redis, RedisOptions } from 'ioredis';
-import type { RedisClusterConfig } from '../stores/cluster-client.js';
+import type { RedisClusterConfig } from '../stores/redis-client.js';
 import type { FailureStrategy, KeyBy, LimitOptions } from './limit-options.interface.js';
 
 /**
@@ -13,42 +13,48 @@ export interface RateLimitModuleOptions {
    * client you own (`Redis` or `Cluster`; the module never quits it).
    * @default an in-process memory store, which limits this process only
    */
-  redis?: string | RedisOptions | RedisClusterConfig | Redis | Cluster;
+  redis?: string | RedisOptions | RedisClusterConfig | Redis | Cluster | undefined;
   /** Prefix of every Redis key. @default 'rl:' */
-  keyPrefix?: string;
+  keyPrefix?: string | undefined;
   /** What a request gets when the store fails or times out. @default 'open' */
-  failureStrategy?: FailureStrategy;
+  failureStrategy?: FailureStrategy | undefined;
   /**
    * How many app instances share the limits, roughly. Only `failureStrategy: 'local'` uses it:
    * while Redis is unavailable each instance enforces capacity and refill divided by it.
    * @default 1
    */
-  instances?: number;
+  instances?: number | undefined;
+  /**
+   * How long the app's start waits for a Redis that is connecting (0: not at all). Past it, the
+   * app starts anyway and decisions follow the failure strategy until Redis answers.
+   * @default 2000
+   */
+  readyWaitMs?: number | undefined;
   /** Longest a decision waits on the store before the failure strategy applies. @default 100 */
-  timeoutMs?: number;
+  timeoutMs?: number | undefined;
   /** Identity for limits that name none. @default 'ip' */
-  keyBy?: KeyBy;
+  keyBy?: KeyBy | undefined;
   /** Limits for handlers without `@RateLimit`. @default none */
-  defaultLimit?: LimitOptions | LimitOptions[];
+  defaultLimit?: LimitOptions | LimitOptions[] | undefined;
   /** Register `RateLimitGuard` as a global guard (`APP_GUARD`). @default true */
-  global?: boolean;
+  global?: boolean | undefined;
   /** Send the `RateLimit-Policy` and `RateLimit` headers. @default true */
-  headers?: boolean;
+  headers?: boolean | undefined;
   /** IPv6 clients are grouped by this prefix length, since one client owns a whole /64. @default 64 */
-  ipv6Subnet?: number;
+  ipv6Subnet?: number | undefined;
   /**
    * Most buckets the memory store keeps (the least recently used beyond it are evicted); also
    * bounds the buckets of `failureStrategy: 'local'` and the keys token leasing tracks.
    * @default 100000
    */
-  memoryStoreMaxKeys?: number;
+  memoryStoreMaxKeys?: number | undefined;
   /**
    * Stop calling Redis for `cooldownMs` after `failureThreshold` consecutive timeouts or
    * connection failures, so no request pays the timeout while Redis is known down (the failure
    * strategy decides at once); then one probe request tries Redis again. `false` turns it off.
    * @default { failureThreshold: 5, cooldownMs: 1000 }
    */
-  circuitBreaker?: { failureThreshold?: number; cooldownMs?: number } | false;
+  circuitBreaker?: { failureThreshold?: number; cooldownMs?: number } | false | undefined;
   /**
    * Remember denied buckets in this instance and answer requests that are sure to be denied
    * without a Redis round trip; never changes a decision. `reset()` clears it on the instance
@@ -56,7 +62,7 @@ export interface RateLimitModuleOptions {
    * Bounded: the least recently denied keys beyond `maxKeys` are forgotten. Redis stores only.
    * @default { maxKeys: 10000 }
    */
-  denyCache?: { maxKeys?: number } | false;
+  denyCache?: { maxKeys?: number } | false | undefined;
 }
 
 /** What an async factory may return: options that shape the module itself stay out. */

@@ -1,16 +1,11 @@
 import type { ExecutionContext } from '@nestjs/common';
-import type { FailureStrategy } from './limit-options.interface.js';
+import type { BucketRule, LeaseSettings } from '../algorithms/algorithm.interface.js';
 import type { IdentityResolver } from '../keys/identity-resolver.js';
+import type { FailureStrategy } from './limit-options.interface.js';
 
-/** The rule a store needs for one bucket; immutable and shared by every request of a route. */
-export interface BucketRule {
-  /** Bucket size in tokens. */
-  readonly capacity: number;
-  /** Time for one token to return, in microseconds. */
-  readonly usPerToken: number;
-}
+export type { LeaseSettings };
 
-/** A limit after validation: every field set, refill in microseconds per token. */
+/** A limit after parsing: every field set, its rule ready for the store. */
 export interface ResolvedLimit extends BucketRule {
   readonly name: string;
   /** Seconds to refill from empty, rounded up (the `w` of RateLimit-Policy). */
@@ -23,12 +18,4 @@ export interface ResolvedLimit extends BucketRule {
   readonly failureStrategy: FailureStrategy | undefined;
   readonly when: ((context: ExecutionContext) => boolean | Promise<boolean>) | undefined;
   readonly lease: LeaseSettings | undefined;
-}
-
-/** Token leasing of one limit, validated. */
-export interface LeaseSettings {
-  /** Tokens an instance takes from Redis at once, beyond the request's own cost. */
-  readonly tokens: number;
-  /** How long leased tokens may be spent locally before the rest goes back to Redis. */
-  readonly ttlMs: number;
 }

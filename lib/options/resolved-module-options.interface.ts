@@ -1,16 +1,18 @@
-import type { CircuitBreakerSettings } from '../stores/circuit-breaker.js';
-import type { FailureStrategy } from './limit-options.interface.js';
-import type { RateLimitModuleOptions } from './rate-limit-module-options.interface.js';
-import type { ResolvedLimit } from './resolved-limit.interface.js';
 import type { IdentityResolver } from '../keys/identity-resolver.js';
+import type { CircuitBreakerSettings } from '../pipeline/circuit-breaker.js';
+import type { RedisConnection } from '../stores/redis-client.js';
+import type { FailureStrategy } from './limit-options.interface.js';
+import type { ResolvedLimit } from './resolved-limit.interface.js';
 
-/** Module options after validation: every field set. */
+/** Module options after parsing: every field set, every default applied. */
 export interface ResolvedModuleOptions {
-  readonly redis: RateLimitModuleOptions['redis'];
+  /** Undefined: the in-process memory store. */
+  readonly redis: RedisConnection | undefined;
   readonly keyPrefix: string;
   readonly failureStrategy: FailureStrategy;
   readonly instances: number;
   readonly timeoutMs: number;
+  readonly readyWaitMs: number;
   readonly identity: IdentityResolver;
   readonly defaultLimits: readonly ResolvedLimit[] | undefined;
   readonly headers: boolean;

@@ -3,7 +3,6 @@ import { performance } from 'node:perf_hooks';
 interface Pending {
   readonly deadlineMs: number;
   readonly reject: (error: Error) => void;
-  readonly onError: (error: unknown) => Error;
 }
 
 /**
@@ -26,33 +25,16 @@ export class DeadlineQueue {
 
   /** Settles like `work`, or rejects with onTimeout() once the timeout has passed. */
   race<T>(work: Promise<T>): Promise<T> {
-    return this.settle(work, (value) => value, asError);
-  }
-
-  /**
-   * Like `race`, mapping the work's value (or failure, the timeout's included) on the way: one
-   * promise per call, where a `.then` or `.catch` around it would add another.
-   */
-  settle<T, R>(
-    work: Promise<T>,
-    onValue: (value: T) => R,
-    onError: (error: unknown) => Error,
-  ): Promise<R> {
-    return new Promise<R>((resolve, reject) => {
-      const entry: Pending = { deadlineMs: performance.now() + this.timeoutMs, reject, onError };
+    return new Promise<T>((resolve, reject) => {
+      const entry: Pending = { deadlineMs: performance.now() + this.timeoutMs, reject };
       this.pending.add(entry);
       this.ticker ??= setInterval(() => this.expire(), this.tickMs);
       work.then(
         (value) => {
-          if (!this.pending.delete(entry)) return;
-          try {
-            resolve(onValue(value));
-          } catch (error) {
-            reject(onError(error));
-          }
+          if (this.pending.delete(entry)) resolve(value);
         },
         (error: unknown) => {
-          if (this.pending.delete(entry)) reject(onError(error));
+          if (this.pending.delete(entry)) reject(error instanceof Error ? error : new Error(String(error)));
         },
       );
     });
@@ -63,15 +45,11 @@ export class DeadlineQueue {
     for (const entry of this.pending) {
       if (entry.deadlineMs > nowMs) break;
       this.pending.delete(entry);
-      entry.reject(entry.onError(this.onTimeout()));
+      entry.reject(this.onTimeout());
     }
     if (this.pending.size === 0 && this.ticker !== undefined) {
       clearInterval(this.ticker);
       this.ticker = undefined;
     }
   }
-}
-
-function asError(error: unknown): Error {
-  return error instanceof Error ? error : new Error(String(error));
 }

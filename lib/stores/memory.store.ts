@@ -1,22 +1,25 @@
-import { type OnModuleDestroy } from '@nestjs/common';
-import { debtAt, judgeBuckets, type BucketState } from '../algorithms/token-bucket.js';
-import type { BucketRule } from '../options/resolved-limit.interface.js';
-import { type Clock, systemClock } from './clock.js';
+import type { BucketRequest, BucketResult } from '../algorithms/algorithm.interface.js';
+import { type Clock, systemClock } from '../clock.js';
+import { isKeyOf } from '../keys/bucket-key.js';
+import type { Take, TakeQuery } from '../pipeline/decision-layer.interface.js';
 import type { RateLimitStore } from './rate-limit-store.interface.js';
 
-interface MemoryBucket extends BucketState {
-  expiresAtUs: number;
+interface MemoryBucket {
+  readonly state: unknown;
+  readonly expiresAtUs: number;
 }
 
 const SWEEP_INTERVAL_MS = 10_000;
 
 /**
- * Buckets in this process's memory, with the semantics of the Redis store. Memory is bounded
- * twice: a bucket is dropped once full again (its expiry, checked on read and by a sweep every
- * 10 s), and beyond `maxKeys` the least recently written buckets are evicted. The Map keeps
- * write order because every write re-inserts its key.
+ * Buckets in this process's memory, judged by the same algorithms as the Redis store (their
+ * TypeScript arithmetic). Memory is bounded twice: a bucket is dropped once full again (its
+ * expiry, checked on read and by a sweep every 10 s), and beyond `maxKeys` the least recently
+ * written buckets are evicted. The Map keeps write order because every write re-inserts its key.
+ *
+ * @publicApi
  */
-export class MemoryRateLimitStore implements RateLimitStore, OnModuleDestroy {
+export class MemoryRateLimitStore implements RateLimitStore {
   readonly description = 'memory';
   private readonly buckets = new Map<string, MemoryBucket>();
   private readonly sweeper: NodeJS.Timeout;
@@ -34,36 +37,21 @@ export class MemoryRateLimitStore implements RateLimitStore, OnModuleDestroy {
     return this.buckets.size;
   }
 
-  take(
-    keys: readonly string[],
-    rules: readonly BucketRule[],
-    costs: readonly number[],
-    consume: boolean,
-  ): Promise<number[]> {
+  take(query: TakeQuery): Promise<Take> {
     try {
-      return Promise.resolve(this.takeNow(keys, rules, costs, consume));
+      return Promise.resolve({ results: this.judge(query), source: 'memory' });
     } catch (error) {
       return Promise.reject(error instanceof Error ? error : new Error(String(error)));
     }
   }
 
-  /** Synchronous form of take, for callers that avoid a promise. */
-  takeNow(
-    keys: readonly string[],
-    rules: readonly BucketRule[],
-    costs: readonly number[],
-    consume: boolean,
-  ): number[] {
+  refund(requests: readonly BucketRequest[]): Promise<void> {
     const nowUs = this.clock.nowUs();
-    const debtsUs = keys.map((key) => debtAt(this.live(key, nowUs), nowUs));
-    const reply: number[] = [];
-    const needsUs = judgeBuckets(debtsUs, rules, costs, consume, reply);
-    if (needsUs !== undefined) {
-      keys.forEach((key, i) => {
-        if (needsUs[i]! > debtsUs[i]!) this.write(key, needsUs[i]!, nowUs);
-      });
+    for (const { key, rule, cost } of requests) {
+      const settled = rule.algorithm.refund(this.live(key, nowUs), rule, cost, nowUs);
+      if (settled.write !== undefined) this.write(key, settled.write.state, settled.write.expiresAtUs);
     }
-    return reply;
+    return Promise.resolve();
   }
 
   reset(keys: readonly string[]): Promise<void> {
@@ -72,16 +60,16 @@ export class MemoryRateLimitStore implements RateLimitStore, OnModuleDestroy {
   }
 
   resetIdentity(keyPrefix: string, identity: string): Promise<void> {
-    const suffix = `{${identity}}`;
     for (const key of this.buckets.keys()) {
-      if (key.startsWith(keyPrefix) && key.endsWith(suffix)) this.buckets.delete(key);
+      if (isKeyOf(key, keyPrefix, identity)) this.buckets.delete(key);
     }
     return Promise.resolve();
   }
 
-  onModuleDestroy(): void {
+  close(): Promise<void> {
     clearInterval(this.sweeper);
     this.buckets.clear();
+    return Promise.resolve();
   }
 
   /** Drops every bucket that is full again. */
@@ -92,21 +80,41 @@ export class MemoryRateLimitStore implements RateLimitStore, OnModuleDestroy {
     }
   }
 
-  private live(key: string, nowUs: number): MemoryBucket | undefined {
+  /** All-or-nothing: every bucket is checked, then each is settled, written only if all passed. */
+  private judge({ requests, mode }: TakeQuery): BucketResult[] {
+    const nowUs = this.clock.nowUs();
+    const checks = requests.map(({ key, rule, cost }) =>
+      rule.algorithm.check(this.live(key, nowUs), rule, cost, nowUs),
+    );
+    const write = mode !== 'peek' && checks.every((check) => check.retryAfterMs === 0);
+    return requests.map(({ key, rule, cost, extra }, i) => {
+      const settled = rule.algorithm.settle(
+        checks[i]!,
+        rule,
+        cost,
+        write,
+        mode === 'lease' ? (extra ?? 0) : 0,
+        nowUs,
+      );
+      if (settled.write !== undefined) this.write(key, settled.write.state, settled.write.expiresAtUs);
+      return settled.result;
+    });
+  }
+
+  private live(key: string, nowUs: number): unknown {
     const bucket = this.buckets.get(key);
-    if (bucket !== undefined && bucket.expiresAtUs <= nowUs) {
+    if (bucket === undefined) return undefined;
+    if (bucket.expiresAtUs <= nowUs) {
       this.buckets.delete(key);
       return undefined;
     }
-    return bucket;
+    return bucket.state;
   }
 
-  private write(key: string, debtUs: number, nowUs: number): void {
+  private write(key: string, state: unknown, expiresAtUs: number): void {
     this.buckets.delete(key);
-    this.buckets.set(key, {
-      fullAtUs: nowUs + debtUs,
-      expiresAtUs: nowUs + Math.ceil(debtUs / 1000) * 1000,
-    });
+    if (state === undefined) return;
+    this.buckets.set(key, { state, expiresAtUs });
     if (this.buckets.size > this.maxKeys) {
       const oldest = this.buckets.keys().next();
       if (oldest.done !== true) this.buckets.delete(oldest.value);

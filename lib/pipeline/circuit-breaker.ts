@@ -1,4 +1,4 @@
-import type { Clock } from './clock.js';
+import type { Clock } from '../clock.js';
 
 /** Settings of a circuit breaker, after validation. */
 export interface CircuitBreakerSettings {
@@ -7,12 +7,6 @@ export interface CircuitBreakerSettings {
   /** How long an open circuit rejects at once before one probe may pass. */
   readonly cooldownMs: number;
 }
-
-/** Defaults of the `circuitBreaker` module option. */
-export const DEFAULT_CIRCUIT_BREAKER: CircuitBreakerSettings = Object.freeze({
-  failureThreshold: 5,
-  cooldownMs: 1_000,
-});
 
 export type CircuitState = 'closed' | 'open' | 'half-open';
 
@@ -46,8 +40,8 @@ export class CircuitBreaker {
     const nowUs = this.clock.nowUs();
     const cooldownUs = this.settings.cooldownMs * 1000;
     if (this.currentState === 'half-open') {
-      // A probe that never settles (a reset's SCAN on a paused server has no deadline) must not
-      // hold the circuit half-open for good: after a cool-down another probe may go.
+      // Every store call has a deadline, but a probe whose caller never reports its outcome
+      // must still not hold the circuit half-open for good: after a cool-down another may go.
       if (nowUs - this.probeStartedUs < cooldownUs) return 'reject';
       this.probeStartedUs = nowUs;
       return 'probe';

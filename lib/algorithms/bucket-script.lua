@@ -1,0 +1,82 @@
+--[[
+Judges N buckets in one atomic call, all-or-nothing, whatever algorithm each bucket uses.
+
+Prepended by algorithms/bucket-script.ts: `local ALGORITHMS = {}` and each registered
+algorithm's Lua, which sets ALGORITHMS[code] = { check, settle, refund }.
+
+A request passes iff every bucket holds its cost (every check says retry_after_ms = 0); then each
+bucket pays its cost (settle with write). Otherwise nothing is written: a denial consumes nothing.
+
+Time is Redis's own (TIME), so app instances with skewed clocks agree. Calling TIME before
+writes is safe since Redis 5: scripts replicate their effects, not the script.
+Lua numbers become integers in the reply (truncated), so the algorithms round them themselves.
+
+KEYS[i]          bucket key; all keys of one call share a {hash tag}, so Cluster accepts the call
+ARGV[1]          '0' peek (judge without writing), '1' consume, '2' consume and lease (take up to
+                 `extra` more whole tokens from each bucket for the caller to spend locally),
+                 '3' refund (give `cost` tokens back to each bucket)
+then per bucket, S arguments (S, the stride, is 4; 5 when leasing):
+  algorithm      its code in ALGORITHMS
+  capacity       in tokens
+  param          the algorithm's parameter (token bucket: microseconds per token)
+  cost           tokens this request takes (refund: gives back)
+  extra          when leasing: extra tokens wanted
+
+Reply: per bucket, R integers (R is 3; 4 when leasing):
+  remaining       whole tokens left after this decision
+  reset_ms        milliseconds until the bucket is full again
+  retry_after_ms  0 if this bucket alone would pass; -1 if its cost exceeds its capacity; else
+                  milliseconds until it would (always 0 for a refund)
+  granted         when leasing: extra tokens taken (0 unless the request passed)
+]]
+local mode = ARGV[1]
+local clock = redis.call('TIME')
+local now_us = tonumber(clock[1]) * 1000000 + tonumber(clock[2])
+local bucket_count = #KEYS
+local reply = {}
+
+if mode == '3' then
+  for i = 1, bucket_count do
+    local at = 4 * (i - 1) + 1
+    local algorithm = ALGORITHMS[tonumber(ARGV[at + 1])]
+    local remaining, reset_ms = algorithm.refund(KEYS[i], tonumber(ARGV[at + 2]),
+      tonumber(ARGV[at + 3]), tonumber(ARGV[at + 4]), now_us)
+    reply[3 * i - 2] = remaining
+    reply[3 * i - 1] = reset_ms
+    reply[3 * i] = 0
+  end
+  return reply
+end
+
+local leasing = mode == '2'
+local stride = leasing and 5 or 4
+local width = leasing and 4 or 3
+local state_a, state_b = {}, {}
+local all_pass = true
+
+for i = 1, bucket_count do
+  local at = stride * (i - 1) + 1
+  local algorithm = ALGORITHMS[tonumber(ARGV[at + 1])]
+  local retry_after_ms, a, b = algorithm.check(KEYS[i], tonumber(ARGV[at + 2]),
+    tonumber(ARGV[at + 3]), tonumber(ARGV[at + 4]), now_us)
+  if retry_after_ms ~= 0 then all_pass = false end
+  reply[width * (i - 1) + 3] = retry_after_ms
+  state_a[i] = a
+  state_b[i] = b
+end
+
+local write = all_pass and mode ~= '0'
+for i = 1, bucket_count do
+  local at = stride * (i - 1) + 1
+  local algorithm = ALGORITHMS[tonumber(ARGV[at + 1])]
+  local extra = 0
+  if leasing then extra = tonumber(ARGV[at + 5]) end
+  local remaining, reset_ms, granted = algorithm.settle(KEYS[i], tonumber(ARGV[at + 2]),
+    tonumber(ARGV[at + 3]), state_a[i], state_b[i], write, extra, now_us)
+  local out = width * (i - 1)
+  reply[out + 1] = remaining
+  reply[out + 2] = reset_ms
+  if leasing then reply[out + 4] = granted end
+end
+
+return reply

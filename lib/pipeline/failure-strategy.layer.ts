@@ -1,0 +1,106 @@
+import { Logger } from '@nestjs/common';
+import type { BucketRequest, BucketResult } from '../algorithms/algorithm.interface.js';
+import { RateLimitStoreError } from '../errors/rate-limit-store.error.js';
+import { FAIL_CLOSED_RETRY_AFTER_MS } from '../options/defaults.js';
+import { RATE_LIMIT_LOG_CONTEXT } from '../rate-limit.constants.js';
+import { MemoryRateLimitStore } from '../stores/memory.store.js';
+import { ThrottledLogger } from '../throttled-logger.js';
+import type { DecisionLayer, Take, TakeQuery } from './decision-layer.interface.js';
+
+/** What the failure strategy layer needs of the module options. */
+export interface FailureSettings {
+  readonly keyPrefix: string;
+  /** Instances sharing the limits: 'local' enforces 1/instances of each. */
+  readonly instances: number;
+  /** Bounds the buckets of 'local'. */
+  readonly memoryStoreMaxKeys: number;
+}
+
+/**
+ * Turns a store failure into the request's failure strategy, so that this layer and those
+ * above it never reject a take: 'open' allows, 'closed' denies with a retry after 1 s, 'local'
+ * judges the request in this process's memory against its share of every limit (capacity and
+ * refill divided by `instances`), so a fleet keeps roughly its global limit. The local buckets
+ * are created on the first failure that needs them: an app whose Redis never fails pays nothing.
+ * Failures are logged at most once per second.
+ */
+export class FailureStrategyLayer implements DecisionLayer {
+  private readonly log = new ThrottledLogger(new Logger(RATE_LIMIT_LOG_CONTEXT), 1000);
+  private local: MemoryRateLimitStore | undefined;
+
+  constructor(
+    private readonly inner: DecisionLayer,
+    private readonly settings: FailureSettings,
+  ) {}
+
+  get description(): string {
+    return this.inner.description;
+  }
+
+  take(query: TakeQuery): Promise<Take> {
+    return this.inner.take(query).catch((error: unknown) => this.fail(query, error));
+  }
+
+  refund(requests: readonly BucketRequest[]): Promise<void> {
+    return this.inner.refund(requests);
+  }
+
+  reset(keys: readonly string[]): Promise<void> {
+    return this.inner.reset(keys);
+  }
+
+  resetIdentity(keyPrefix: string, identity: string): Promise<void> {
+    return this.inner.resetIdentity(keyPrefix, identity);
+  }
+
+  async close(): Promise<void> {
+    await this.local?.close();
+    this.local = undefined;
+    await this.inner.close();
+  }
+
+  private fail(query: TakeQuery, error: unknown): Promise<Take> {
+    const storeError =
+      error instanceof RateLimitStoreError
+        ? error
+        : new RateLimitStoreError('error', `Rate limit store failed: ${String(error)}`, {
+            cause: error,
+          });
+    const { failureStrategy } = query;
+    this.log.warn(
+      () =>
+        `${this.description} store failed for key prefix '${this.settings.keyPrefix}': ` +
+        `${storeError.message}; failing ${failureStrategy}`,
+    );
+    if (failureStrategy === 'open') {
+      return Promise.resolve({
+        results: query.requests.map(({ rule }) => verdict(rule.capacity, rule.capacity, 0)),
+        source: 'fail-open',
+        storeError,
+      });
+    }
+    if (failureStrategy === 'closed') {
+      return Promise.resolve({
+        results: query.requests.map(({ rule }) =>
+          verdict(rule.capacity, 0, FAIL_CLOSED_RETRY_AFTER_MS),
+        ),
+        source: 'fail-closed',
+        storeError,
+      });
+    }
+    const { instances, memoryStoreMaxKeys } = this.settings;
+    this.local ??= new MemoryRateLimitStore(memoryStoreMaxKeys);
+    const shares = query.requests.map((request) => ({
+      key: request.key,
+      rule: request.rule.algorithm.share(request.rule, instances),
+      cost: request.cost,
+    }));
+    return this.local
+      .take({ ...query, requests: shares, mode: query.mode === 'peek' ? 'peek' : 'consume' })
+      .then(({ results }) => ({ results, source: 'local', storeError }));
+  }
+}
+
+function verdict(limit: number, remaining: number, retryAfterMs: number): BucketResult {
+  return { limit, remaining, resetMs: 0, retryAfterMs, granted: 0 };
+}

@@ -1,6 +1,6 @@
 /**
  * One table of token-bucket cases, run against the TypeScript bucket (memory store, fake clock)
- * and against the Lua script (Redis, real clock). Redis time cannot be faked, so the Redis run
+ * and against the Lua script (Redis, real clock). Test data: not part of the build. Redis time cannot be faked, so the Redis run
  * replays each case only up to its first step that advances time, and the rates here are slow
  * (minutes to hours per token): nothing refills while a case runs, and resetMs/retryAfterMs may
  * only have shrunk by the few ms the round trips took.
@@ -21,11 +21,16 @@ export interface TokenBucketStep {
 
 export interface TokenBucketCase {
   readonly name: string;
+  /** usPerToken as options/ resolves it: whole microseconds, rounded up. */
   readonly buckets: readonly { readonly capacity: number; readonly usPerToken: number }[];
   readonly steps: readonly TokenBucketStep[];
 }
 
 const MINUTE_US = 60_000_000;
+/** '3/s' and { tokens: 3, intervalMs: 1000 }: 333,333.3 µs per token, resolved to 333,334. */
+const THIRD_OF_SECOND_US = 333_334;
+/** '7/min': 8,571,428.6 µs per token, resolved to 8,571,429. */
+const SEVENTH_OF_MINUTE_US = 8_571_429;
 const TWENTY_MIN_US = 20 * MINUTE_US;
 const HOUR_US = 60 * MINUTE_US;
 
@@ -216,6 +221,36 @@ export const TOKEN_BUCKET_CASES: readonly TokenBucketCase[] = [
       peek([1], [[2, 7_500, 0]], 2_250_000),
       take([2], [[0, 9_500, 0]]),
       peek([1], [[10, 0, 0]], 60_000_000),
+    ],
+  },
+  {
+    name: "a fractional rate ('3/s') reports every whole token: 2, 1, 0 left, then a third of a second to wait",
+    buckets: [{ capacity: 3, usPerToken: THIRD_OF_SECOND_US }],
+    steps: [
+      take([1], [[2, 334, 0]]),
+      take([1], [[1, 667, 0]]),
+      take([1], [[0, 1_001, 0]]),
+      take([1], [[0, 1_001, 334]]),
+      take([1], [[0, 1_001, 0]], THIRD_OF_SECOND_US),
+    ],
+  },
+  {
+    name: "a fractional rate ('7/min') passes a whole burst of capacity without drift",
+    buckets: [{ capacity: 7, usPerToken: SEVENTH_OF_MINUTE_US }],
+    steps: [
+      take([1], [[6, 8_572, 0]]),
+      take([1], [[5, 17_143, 0]]),
+      take([5], [[0, 60_001, 0]]),
+      take([1], [[0, 60_001, 8_572]]),
+    ],
+  },
+  {
+    name: 'a fractional rate as { tokens: 3, intervalMs: 1000 } with capacity 6 takes a burst of 6',
+    buckets: [{ capacity: 6, usPerToken: THIRD_OF_SECOND_US }],
+    steps: [
+      peek([1], [[6, 0, 0]]),
+      take([6], [[0, 2_001, 0]]),
+      take([1], [[0, 2_001, 334]]),
     ],
   },
 ];

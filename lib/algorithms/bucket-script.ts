@@ -7,7 +7,7 @@ import { defineLuaCommand, readLua } from './lua-command.js';
 export const BUCKET_COMMAND = 'nrrlBuckets';
 
 /** One script for every algorithm, so a request mixing them is still one atomic call. */
-const BUCKET_LUA = [
+export const BUCKET_LUA = [
   'local ALGORITHMS = {}',
   ...Object.values(ALGORITHMS).map((algorithm) => algorithm.lua),
   readLua('bucket-script.lua'),

@@ -37,7 +37,7 @@ export interface RateLimitModuleOptions {
   /** Limits for handlers without `@RateLimit`. @default none */
   defaultLimit?: LimitOptions | LimitOptions[] | undefined;
   /** Register `RateLimitGuard` as a global guard (`APP_GUARD`). @default true */
-  global?: boolean | undefined;
+  global?: boolean;
   /** Send the `RateLimit-Policy` and `RateLimit` headers. @default true */
   headers?: boolean | undefined;
   /** IPv6 clients are grouped by this prefix length, since one client owns a whole /64. @default 64 */

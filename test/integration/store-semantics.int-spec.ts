@@ -1,31 +1,31 @@
 import { createHash, randomUUID } from 'node:crypto';
-import { readFileSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Redis } from 'ioredis';
 import { MemoryRateLimitStore, RedisRateLimitStore } from 'nest-redis-rate-limit';
+import { BUCKET_LUA } from '../../lib/algorithms/bucket-script.js';
+import { takeFlat } from '../support/flat-take.js';
 import { type RedisServerProcess, startRedisServer } from '../support/redis-process.mjs';
 import { describeStoreSemantics, type StoreHarness } from '../support/store-semantics.suite.js';
 
 const HOUR_US = 3_600_000_000;
-const TOKEN_BUCKET_SHA = createHash('sha1')
-  .update(readFileSync(new URL('../../lib/algorithms/token-bucket.lua', import.meta.url)))
-  .digest('hex');
+const BUCKET_SCRIPT_SHA = createHash('sha1').update(BUCKET_LUA).digest('hex');
 const slow = (capacity: number) => ({ capacity, usPerToken: HOUR_US });
 
 const STORES: readonly [string, () => Promise<StoreHarness>][] = [
   [
     'RedisRateLimitStore',
     async () => {
-      const store = new RedisRateLimitStore(new Redis(process.env.REDIS_URL!), true, 1_000);
-      await store.onModuleInit();
-      return { store, close: () => store.onModuleDestroy() };
+      const client = new Redis(process.env.REDIS_URL!);
+      const store = new RedisRateLimitStore(client, true, 1_000);
+      await store.waitUntilReady();
+      return { store, moduleOptions: { redis: client }, close: () => store.close() };
     },
   ],
   [
     'MemoryRateLimitStore',
     () => {
       const store = new MemoryRateLimitStore();
-      return Promise.resolve({ store, close: () => Promise.resolve(store.onModuleDestroy()) });
+      return Promise.resolve({ store, moduleOptions: {}, close: () => store.close() });
     },
   ],
 ];
@@ -44,10 +44,10 @@ describe('store semantics only Redis can show', () => {
     server = await startRedisServer();
     client = new Redis(server.url);
     store = new RedisRateLimitStore(client, true, 1_000);
-    await store.onModuleInit();
+    await store.waitUntilReady();
   });
   afterAll(async () => {
-    await store?.onModuleDestroy();
+    await store?.close();
     await server?.stop();
   });
   beforeEach(() => {
@@ -56,7 +56,8 @@ describe('store semantics only Redis can show', () => {
 
   it('a key expires when its bucket is full again: PTTL is the time to full', async () => {
     const key = `${prefix}{id}`;
-    const [, resetMs] = await store.take(
+    const [, resetMs] = await takeFlat(
+      store,
       [key],
       [{ capacity: 10, usPerToken: 1_000_000 }],
       [3],
@@ -70,25 +71,25 @@ describe('store semantics only Redis can show', () => {
 
   it('a full bucket has no key', async () => {
     const key = `${prefix}{id}`;
-    await store.take([key], [{ capacity: 2, usPerToken: 50_000 }], [1], true);
+    await takeFlat(store, [key], [{ capacity: 2, usPerToken: 50_000 }], [1], true);
     await expect(client.exists(key)).resolves.toBe(1);
     await sleep(150);
     await expect(client.exists(key)).resolves.toBe(0);
-    await store.take([key], [{ capacity: 2, usPerToken: 50_000 }], [0], true);
-    await store.take([key], [{ capacity: 2, usPerToken: 50_000 }], [1], false);
+    await takeFlat(store, [key], [{ capacity: 2, usPerToken: 50_000 }], [0], true);
+    await takeFlat(store, [key], [{ capacity: 2, usPerToken: 50_000 }], [1], false);
     await expect(client.exists(key)).resolves.toBe(0);
   });
 
   it('stores one integer per bucket, which Redis keeps without a string allocation', async () => {
     const key = `${prefix}{id}`;
-    await store.take([key], [slow(10)], [1], true);
+    await takeFlat(store, [key], [slow(10)], [1], true);
     await expect(client.object('ENCODING', key)).resolves.toBe('int');
   });
 
   it("stamps buckets with Redis's clock, not the client's: the value is when it is full again", async () => {
     const key = `${prefix}{id}`;
     const before = await redisTimeUs(client);
-    await store.take([key], [slow(10)], [1], true);
+    await takeFlat(store, [key], [slow(10)], [1], true);
     const after = await redisTimeUs(client);
     const fullAtUs = Number(await client.get(key));
     expect(Number.isInteger(fullAtUs)).toBe(true);
@@ -98,12 +99,12 @@ describe('store semantics only Redis can show', () => {
 
   it('reloads the script transparently after SCRIPT FLUSH (NOSCRIPT)', async () => {
     const key = `${prefix}{id}`;
-    await expect(store.take([key], [slow(3)], [1], true)).resolves.toEqual([2, 3_600_000, 0]);
+    await expect(takeFlat(store, [key], [slow(3)], [1], true)).resolves.toEqual([2, 3_600_000, 0]);
     await client.script('FLUSH');
-    await expect(client.script('EXISTS', TOKEN_BUCKET_SHA)).resolves.toEqual([0]);
-    const [remaining] = await store.take([key], [slow(3)], [1], true);
+    await expect(client.script('EXISTS', BUCKET_SCRIPT_SHA)).resolves.toEqual([0]);
+    const [remaining] = await takeFlat(store, [key], [slow(3)], [1], true);
     expect(remaining).toBe(1);
-    await expect(client.script('EXISTS', TOKEN_BUCKET_SHA)).resolves.toEqual([1]);
+    await expect(client.script('EXISTS', BUCKET_SCRIPT_SHA)).resolves.toEqual([1]);
   });
 });
 

@@ -1,8 +1,14 @@
 import { randomUUID } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { type LimitOptions, RateLimitService, type RateLimitStore } from 'nest-redis-rate-limit';
+import {
+  type LimitOptions,
+  type RateLimitModuleOptions,
+  RateLimitService,
+  type RateLimitStore,
+} from 'nest-redis-rate-limit';
 import { resolveModuleOptions } from '../../lib/options/resolve-module-options.js';
 import { RateLimitEngine } from '../../lib/rate-limit.engine.js';
+import { takeFlat } from './flat-take.js';
 
 const HOUR_US = 3_600_000_000;
 const slow = (capacity: number) => ({ capacity, usPerToken: HOUR_US });
@@ -10,6 +16,8 @@ const slow = (capacity: number) => ({ capacity, usPerToken: HOUR_US });
 /** A store under test and how to let it go. */
 export interface StoreHarness {
   readonly store: RateLimitStore;
+  /** Module options that put a service on the same kind of store (its `redis`, if any). */
+  readonly moduleOptions: RateLimitModuleOptions;
   close(): Promise<void>;
 }
 
@@ -23,6 +31,7 @@ export function describeStoreSemantics(name: string, open: () => Promise<StoreHa
     let store: RateLimitStore;
     let prefix: string;
     let service: RateLimitService;
+    let engine: RateLimitEngine;
 
     beforeAll(async () => {
       harness = await open();
@@ -31,23 +40,25 @@ export function describeStoreSemantics(name: string, open: () => Promise<StoreHa
     afterAll(() => harness.close());
     beforeEach(() => {
       prefix = `test:${randomUUID()}:`;
-      service = new RateLimitService(
-        new RateLimitEngine(resolveModuleOptions({ keyPrefix: prefix }), store),
+      engine = new RateLimitEngine(
+        resolveModuleOptions({ ...harness.moduleOptions, keyPrefix: prefix }),
       );
+      service = new RateLimitService(engine);
     });
+    afterEach(() => engine.onModuleDestroy());
 
     const key = (name = 'k') => `${prefix}${name}:{id}`;
 
     it('a new bucket starts full', async () => {
-      await expect(store.take([key()], [slow(7)], [1], false)).resolves.toEqual([7, 0, 0]);
+      await expect(takeFlat(store, [key()], [slow(7)], [1], false)).resolves.toEqual([7, 0, 0]);
     });
 
     it('passes a burst of capacity, then denies with about one token time to wait', async () => {
       const rule = { capacity: 5, usPerToken: 1_000_000 };
       for (let i = 4; i >= 0; i--) {
-        expect((await store.take([key()], [rule], [1], true))[0]).toBe(i);
+        expect((await takeFlat(store, [key()], [rule], [1], true))[0]).toBe(i);
       }
-      const [remaining, resetMs, retryAfterMs] = await store.take([key()], [rule], [1], true);
+      const [remaining, resetMs, retryAfterMs] = await takeFlat(store, [key()], [rule], [1], true);
       expect(remaining).toBe(0);
       expect(resetMs).toBeGreaterThan(4_500);
       expect(resetMs).toBeLessThanOrEqual(5_000);
@@ -56,10 +67,10 @@ export function describeStoreSemantics(name: string, open: () => Promise<StoreHa
     });
 
     it('denied requests consume nothing: the wait never grows', async () => {
-      await store.take([key()], [slow(2)], [2], true);
+      await takeFlat(store, [key()], [slow(2)], [2], true);
       let previousWaitMs = Infinity;
       for (let i = 0; i < 10; i++) {
-        const [, , retryAfterMs] = await store.take([key()], [slow(2)], [1], true);
+        const [, , retryAfterMs] = await takeFlat(store, [key()], [slow(2)], [1], true);
         expect(retryAfterMs).toBeGreaterThan(3_590_000);
         expect(retryAfterMs).toBeLessThanOrEqual(previousWaitMs);
         previousWaitMs = retryAfterMs!;
@@ -68,10 +79,10 @@ export function describeStoreSemantics(name: string, open: () => Promise<StoreHa
 
     it('a denied request leaves a fast bucket to refill on time', async () => {
       const rule = { capacity: 1, usPerToken: 200_000 };
-      await store.take([key()], [rule], [1], true);
-      for (let i = 0; i < 20; i++) await store.take([key()], [rule], [1], true);
+      await takeFlat(store, [key()], [rule], [1], true);
+      for (let i = 0; i < 20; i++) await takeFlat(store, [key()], [rule], [1], true);
       await sleep(260);
-      const [, , retryAfterMs] = await store.take([key()], [rule], [1], true);
+      const [, , retryAfterMs] = await takeFlat(store, [key()], [rule], [1], true);
       expect(retryAfterMs).toBe(0);
     });
 
@@ -79,12 +90,12 @@ export function describeStoreSemantics(name: string, open: () => Promise<StoreHa
       const keys = [key('a'), key('b')];
       const rules = [slow(5), slow(1)];
       // one call over both buckets: on a Cluster too, since they share the identity's slot
-      await expect(store.take(keys, rules, [1, 1], true)).resolves.toEqual([
+      await expect(takeFlat(store, keys, rules, [1, 1], true)).resolves.toEqual([
         4, 3_600_000, 0, 0, 3_600_000, 0,
       ]);
-      const denied = await store.take(keys, rules, [1, 1], true);
+      const denied = await takeFlat(store, keys, rules, [1, 1], true);
       expect(denied[5]).toBeGreaterThan(3_590_000);
-      await expect(store.take([key('a')], [slow(5)], [1], false)).resolves.toEqual([
+      await expect(takeFlat(store, [key('a')], [slow(5)], [1], false)).resolves.toEqual([
         4,
         expect.any(Number),
         0,
@@ -108,7 +119,7 @@ export function describeStoreSemantics(name: string, open: () => Promise<StoreHa
     });
 
     it('a cost above capacity is denied with retryAfterMs -1 and consumes nothing', async () => {
-      const limit = { capacity: 3, refill: '1/hour' };
+      const limit: LimitOptions = { capacity: 3, refill: '1/hour' };
       const decision = await service.consume('user:1', limit, 4);
       expect(decision).toMatchObject({ allowed: false, retryAfterMs: -1, remaining: 3 });
       await expect(service.peek('user:1', limit)).resolves.toMatchObject({ remaining: 3 });
@@ -116,20 +127,20 @@ export function describeStoreSemantics(name: string, open: () => Promise<StoreHa
 
     it('refills continuously and stops at capacity', async () => {
       const rule = { capacity: 4, usPerToken: 50_000 };
-      await store.take([key()], [rule], [4], true);
+      await takeFlat(store, [key()], [rule], [4], true);
       await sleep(110);
-      const [partly] = await store.take([key()], [rule], [1], false);
+      const [partly] = await takeFlat(store, [key()], [rule], [1], false);
       expect(partly).toBeGreaterThanOrEqual(2);
       expect(partly).toBeLessThanOrEqual(4);
       await sleep(400);
-      await expect(store.take([key()], [rule], [1], false)).resolves.toEqual([4, 0, 0]);
-      await expect(store.take([key()], [rule], [4], true)).resolves.toEqual([0, 200, 0]);
-      const [, , retryAfterMs] = await store.take([key()], [rule], [1], true);
+      await expect(takeFlat(store, [key()], [rule], [1], false)).resolves.toEqual([4, 0, 0]);
+      await expect(takeFlat(store, [key()], [rule], [4], true)).resolves.toEqual([0, 200, 0]);
+      const [, , retryAfterMs] = await takeFlat(store, [key()], [rule], [1], true);
       expect(retryAfterMs).toBeGreaterThan(0);
     });
 
     it('peek() consumes nothing and reset(key, limits) refills those buckets', async () => {
-      const limit = { capacity: 5, refill: '5/hour' };
+      const limit: LimitOptions = { capacity: 5, refill: '5/hour' };
       await service.consume('user:1', limit, 3);
       await expect(service.peek('user:1', limit)).resolves.toMatchObject({
         allowed: true,
@@ -144,7 +155,7 @@ export function describeStoreSemantics(name: string, open: () => Promise<StoreHa
     });
 
     it('reset(key) refills every bucket of that identity and no other', async () => {
-      const limits = [
+      const limits: LimitOptions[] = [
         { name: 'a', capacity: 2, refill: '1/hour' },
         { name: 'b', capacity: 3, refill: '1/hour', scope: 'other' },
       ];

@@ -260,7 +260,8 @@ describe.each(SERVERS)('GraphQL on %s', (_server, adapter, driver) => {
     expect(books.filter((book) => book.price === null)).toHaveLength(2);
     expect(second.errors).toHaveLength(2);
     for (const error of second.errors ?? []) {
-      expect(error.path).toEqual(['books', expect.any(Number), 'price']);
+      // Mercurius gives the list index as a string ("1"), Apollo as a number.
+      expect(error.path?.map(String)).toEqual(['books', expect.stringMatching(/^[0-2]$/), 'price']);
       expect(error.extensions?.['code']).toBe('TOO_MANY_REQUESTS');
     }
     expect(calls.get('price')).toBe(4);

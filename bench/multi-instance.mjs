@@ -3,13 +3,14 @@
 // Per mode: a throughput run (10,000 keys, mostly allowed, as fast as the apps answer), an
 // accuracy run (one key at 4x its limit, paced) and hot-key runs (one key, every instance, as fast
 // as they answer, on /events and on the slow /public). Writes bench/results/multi-instance.json
-// and multi-instance.md.
+// and multi-instance.md (bench/quick/results/ with --quick).
 import { execFileSync } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg } from 'node:os';
 import process from 'node:process';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Redis } from 'ioredis';
+import { outputDir, shown, writeResults } from './lib/outputs.mjs';
 import { startRedisCluster } from '../test/support/redis-cluster.mjs';
 import { startRedisServer } from '../test/support/redis-process.mjs';
 import { driveRoundRobin } from '../test/support/round-robin-load.mjs';
@@ -161,13 +162,12 @@ for (const backend of BACKENDS) {
 
 meta.durationS = Math.round((Date.now() - started) / 1000);
 const json = { meta, results };
-writeFileSync(
-  new URL('./results/multi-instance.json', import.meta.url),
-  JSON.stringify(json, null, 1),
-);
-writeFileSync(new URL('./results/multi-instance.md', import.meta.url), renderMarkdown(json));
+// A quick run writes bench/quick/results/ (git-ignored), not the committed files.
+const outDir = outputDir(quick);
+writeResults(outDir, 'multi-instance.json', json);
+writeFileSync(new URL('results/multi-instance.md', outDir), renderMarkdown(json));
 process.stdout.write(
-  `done in ${meta.durationS} s: bench/results/multi-instance.json, multi-instance.md\n`,
+  `done in ${meta.durationS} s: ${shown(outDir, 'results/multi-instance.json')}, multi-instance.md\n`,
 );
 
 /** Calls per command, summed over every node (INFO itself left out). */

@@ -1,6 +1,8 @@
-// node bench/render.mjs: rewrites RESULTS.md and the charts from results/results.json, no new run.
-import { readFileSync } from 'node:fs';
-import { URL } from 'node:url';
-import { writeOutputs } from './lib/outputs.mjs';
+// node bench/render.mjs [--quick]: rewrites RESULTS.md and the charts from results/*.json, no new
+// run (bench/ by default; bench/quick/, where quick runs write, with --quick).
+import process from 'node:process';
+import { outputDir, readResults, renderResults, writeOutputs } from './lib/outputs.mjs';
 
-writeOutputs(JSON.parse(readFileSync(new URL('./results/results.json', import.meta.url), 'utf8')));
+const dir = outputDir(process.argv.includes('--quick'));
+const json = readResults(dir, 'results.json');
+process.stdout.write(`${json ? writeOutputs(json, dir) : renderResults(dir)}\n`);

@@ -4,6 +4,10 @@
 // `--http-only` runs the HTTP part alone (RESULTS.md re-rendered from the last results.json),
 // `--no-http` the decisions alone (RESULTS.md keeps the last http.json, with its own date).
 // `--http-callgrind` adds instructions per request counted under valgrind (slow: minutes).
+// A quick run, or one with fewer calls or HTTP repetitions than the full run (--calls=,
+// --http-reps=), writes the same files under bench/quick/ (git-ignored) instead: its figures are
+// indicative and never replace the committed RESULTS.md and results/. BENCH_DIST=<dir> loads the
+// library from that build directory instead of dist/ (e.g. one bench/lib/builds.mjs made).
 import process from 'node:process';
 import { URL } from 'node:url';
 import { execFileSync } from 'node:child_process';
@@ -12,13 +16,13 @@ import { cpus } from 'node:os';
 import { Redis } from 'ioredis';
 import { startRedisServer } from '../test/support/redis-process.mjs';
 import { runLoad } from './lib/load.mjs';
-import { writeOutputs } from './lib/outputs.mjs';
+import { outputDir, renderResults, shown, writeOutputs, writeResults } from './lib/outputs.mjs';
 import { measureMemory } from './lib/memory.mjs';
 import { redisBenchmark } from './lib/redis-benchmark.mjs';
 import { perDecision, redisCounters } from './lib/redis-stats.mjs';
 import { SYSTEMS } from './lib/systems.mjs';
-import { runHttpBench } from './http/run-http.mjs';
-import { writeHttpResults } from './http/report.mjs';
+import { distFile } from './lib/library.mjs';
+import { HTTP_CONFIG, runHttpBench } from './http/run-http.mjs';
 import { runCallgrind } from './http/callgrind.mjs';
 
 const quick = process.argv.includes('--quick');
@@ -27,6 +31,14 @@ const noHttp = process.argv.includes('--no-http');
 const httpRepsArg = process.argv.find((arg) => arg.startsWith('--http-reps='));
 const httpCallgrind = process.argv.includes('--http-callgrind');
 const callsArg = process.argv.find((arg) => arg.startsWith('--calls='));
+const FULL_CONFIG = {
+  reps: 3,
+  callsC1: 10_000,
+  calls: 50_000,
+  warmup: 2_000,
+  identities: 100_000,
+  concurrencies: [1, 64, 256],
+};
 const CONFIG = quick
   ? {
       reps: 3,
@@ -36,15 +48,17 @@ const CONFIG = quick
       identities: 20_000,
       concurrencies: [1, 64, 256],
     }
-  : {
-      reps: 3,
-      callsC1: 10_000,
-      calls: 50_000,
-      warmup: 2_000,
-      identities: 100_000,
-      concurrencies: [1, 64, 256],
-    };
+  : { ...FULL_CONFIG };
 if (callsArg) CONFIG.calls = Number(callsArg.slice('--calls='.length));
+const httpReps = httpRepsArg ? Number(httpRepsArg.slice('--http-reps='.length)) : undefined;
+// Quick or reduced runs write bench/quick/; full-sized ones (--no-http and --http-only included:
+// they refresh one part of the committed report) write bench/.
+const reduced =
+  quick ||
+  (!httpOnly && CONFIG.calls < FULL_CONFIG.calls) ||
+  (!noHttp && httpReps !== undefined && httpReps < HTTP_CONFIG.full.reps);
+const outDir = outputDir(reduced);
+if (reduced) process.stdout.write(`quick or reduced run: writing ${shown(outDir)}/\n`);
 const KEY_SPREADS = [1, 10_000];
 /** Memory per identity: one entry per storage format (the library's modes store the same value). */
 const MEMORY_SYSTEMS = ['ceiling', 'library', 'rlf', 'nestlab'];
@@ -55,6 +69,16 @@ const PROFILES = {
   allowed: { capacity: 1_000_000, perMs: 1_000 },
   denied: { capacity: 1, perMs: 3_600_000 },
 };
+
+// The token-bucket script of the build under test, as `npm run build` copies it, for the
+// redis-benchmark table. Builds since the pipeline refactor (44a59c0) have one bucket-script.lua
+// taking other arguments instead: that row is then skipped, with a note, not the whole run.
+const LIBRARY_SCRIPT = distFile('algorithms/token-bucket.lua');
+const libraryScriptFound = existsSync(LIBRARY_SCRIPT);
+if (!httpOnly && !libraryScriptFound)
+  process.stdout.write(
+    'redis-benchmark: no algorithms/token-bucket.lua in this build, the library script row is skipped\n',
+  );
 
 const started = Date.now();
 const server = await startRedisServer();
@@ -122,10 +146,10 @@ try {
       { id: 'ceiling', file: './lib/ceiling.lua', args: (p) => [p.capacity, p.perMs] },
       {
         id: 'library',
-        file: '../lib/algorithms/token-bucket.lua',
+        file: LIBRARY_SCRIPT.href,
         args: (p) => ['1', p.capacity, p.perMs * 1000, 1],
       },
-    ];
+    ].filter((script) => script.id !== 'library' || libraryScriptFound);
     for (const mode of Object.keys(PROFILES)) {
       for (const pipeline of [1, 16]) {
         for (const script of scripts) {
@@ -153,6 +177,7 @@ try {
 
     const meta = {
       quick,
+      args: process.argv.slice(2),
       config: CONFIG,
       profiles: PROFILES,
       node: process.version,
@@ -170,8 +195,8 @@ try {
       redisBench,
       systems: SYSTEMS.map(({ id, name }) => ({ id, name })),
     };
-    writeOutputs(json);
-    process.stdout.write(`done in ${meta.durationS} s: bench/RESULTS.md\n`);
+    const report = writeOutputs(json, outDir);
+    process.stdout.write(`done in ${meta.durationS} s: ${report}\n`);
   }
   if (!noHttp) {
     const httpStarted = Date.now();
@@ -180,7 +205,7 @@ try {
       redisUrl: url,
       admin,
       quick,
-      reps: httpRepsArg ? Number(httpRepsArg.slice('--http-reps='.length)) : undefined,
+      reps: httpReps,
       log: (line) => process.stdout.write(line),
     });
     if (httpCallgrind) {
@@ -190,6 +215,7 @@ try {
     await admin.flushall();
     const meta = {
       quick,
+      args: process.argv.slice(2),
       node: process.version,
       redis: redisVersion,
       cpus: cpus().length,
@@ -198,14 +224,10 @@ try {
       durationS: Math.round((Date.now() - httpStarted) / 1000),
       commit: gitDescribe(),
     };
-    writeHttpResults({ meta, ...http });
-    const resultsUrl = new URL('./results/results.json', import.meta.url);
-    if (existsSync(resultsUrl)) writeOutputs(JSON.parse(readFileSync(resultsUrl, 'utf8')));
+    writeResults(outDir, 'http.json', { meta, ...http });
+    const report = renderResults(outDir);
     process.stdout.write(
-      `http done in ${meta.durationS} s: bench/results/http.json` +
-        (existsSync(resultsUrl)
-          ? ', bench/RESULTS.md\n'
-          : ' (no results.json: RESULTS.md not rendered)\n'),
+      `http done in ${meta.durationS} s: ${shown(outDir, 'results/http.json')}, ${report}\n`,
     );
   }
 } finally {
@@ -214,6 +236,7 @@ try {
 }
 
 function gitDescribe() {
+  if (process.env.BENCH_DIST) return 'BENCH_DIST (a build other than dist/)';
   try {
     const head = execFileSync('git', ['rev-parse', '--short', 'HEAD'], { encoding: 'utf8' }).trim();
     const dirty =

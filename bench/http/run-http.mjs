@@ -17,6 +17,35 @@ export const HTTP_CONFIG = {
   full: { reps: 5, connections: 50, firstWarmup: 10_000, warmupS: 1, seconds: 10 },
 };
 
+/**
+ * One measured window of one server: a `config.warmupS` warm-up, then `config.seconds` of
+ * autocannon. Returns the load's figures plus the server's CPU µs, Redis round trips and commands
+ * (and instructions, when `perf` counts them) per request it received.
+ */
+export async function measureWindow(server, config, admin, perf = { available: false }) {
+  await runAutocannon({ ...server, ...config, seconds: config.warmupS, record: false });
+  await sleep(SETTLE_MS);
+  const redisBefore = await redisCounters(admin);
+  const cpuBefore = await server.cpu();
+  const counter = perf.available ? perfCount(server.pid) : undefined;
+  const result = await runAutocannon({ ...server, ...config });
+  await sleep(SETTLE_MS);
+  const instructions = await counter?.stop();
+  const cpuAfter = await server.cpu();
+  const redisAfter = await redisCounters(admin);
+  const served = cpuAfter.served - cpuBefore.served;
+  const cpuUs = cpuAfter.cpu.user + cpuAfter.cpu.system - cpuBefore.cpu.user - cpuBefore.cpu.system;
+  const { roundTrips, commands } = perDecision(redisBefore, redisAfter, served);
+  return {
+    ...result,
+    served,
+    serverCpuUs: cpuUs / served,
+    instructions: instructions === undefined ? undefined : instructions / served,
+    roundTrips,
+    commands,
+  };
+}
+
 export async function runHttpBench({ redisUrl, admin, quick, reps, log }) {
   const config = { ...HTTP_CONFIG[quick ? 'quick' : 'full'], clientIds: CLIENT_IDS };
   if (reps) config.reps = reps;
@@ -42,29 +71,10 @@ export async function runHttpBench({ redisUrl, admin, quick, reps, log }) {
       // Rotate the order each repetition so no variant always runs first or last.
       const ordered = servers.map((_, i) => servers[(i + rep) % servers.length]);
       for (const server of ordered) {
-        await runAutocannon({ ...server, ...config, seconds: config.warmupS, record: false });
-        await sleep(SETTLE_MS);
-        const redisBefore = await redisCounters(admin);
-        const cpuBefore = await server.cpu();
-        const counter = perf.available ? perfCount(server.pid) : undefined;
-        const result = await runAutocannon({ ...server, ...config });
-        await sleep(SETTLE_MS);
-        const instructions = await counter?.stop();
-        const cpuAfter = await server.cpu();
-        const redisAfter = await redisCounters(admin);
-        const served = cpuAfter.served - cpuBefore.served;
-        const cpuUs =
-          cpuAfter.cpu.user + cpuAfter.cpu.system - cpuBefore.cpu.user - cpuBefore.cpu.system;
-        const { roundTrips, commands } = perDecision(redisBefore, redisAfter, served);
         runs.push({
           rep,
           variant: server.variant.id,
-          ...result,
-          served,
-          serverCpuUs: cpuUs / served,
-          instructions: instructions === undefined ? undefined : instructions / served,
-          roundTrips,
-          commands,
+          ...(await measureWindow(server, config, admin, perf)),
         });
       }
       log(`http rep ${rep + 1}/${config.reps} (${((Date.now() - t0) / 1000).toFixed(1)} s)\n`);

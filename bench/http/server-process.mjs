@@ -1,14 +1,19 @@
 // Starts bench/http/server.mjs for one variant as a child with an IPC channel, optionally under a
 // wrapper command (valgrind). Resolves once it listens: { variant, port, pid, cpu(), stop() }.
+// `library`: which build and configuration of the library the server loads (BENCH_LIBRARY, see
+// guardSetup in variants.mjs); by default dist/ with the variant's own options.
 import { fork, spawn } from 'node:child_process';
 import process from 'node:process';
 import { URL, fileURLToPath } from 'node:url';
 
 const SERVER = fileURLToPath(new URL('./server.mjs', import.meta.url));
 
-export function startServer(variant, redisUrl, { wrapper } = {}) {
+export function startServer(variant, redisUrl, { wrapper, library } = {}) {
+  const env = { ...process.env, REDIS_URL: redisUrl };
+  if (library) env.BENCH_LIBRARY = JSON.stringify(library);
+  else delete env.BENCH_LIBRARY;
   const options = {
-    env: { ...process.env, REDIS_URL: redisUrl },
+    env,
     stdio: ['ignore', wrapper ? 'ignore' : 'inherit', wrapper ? 'ignore' : 'inherit', 'ipc'],
   };
   const child = wrapper

@@ -3,6 +3,8 @@
 // every 'cpu' message with { cpu, served }: its own process.cpuUsage() and the requests received.
 // They are read over IPC rather than from an HTTP endpoint so the route table and the guards are
 // the same in every variant and no reading request is counted or limited.
+// BENCH_LIBRARY (JSON, optional): { dist, keyPrefix, variant } for the library's guards, see
+// guardSetup. The server exits when its parent's IPC channel closes.
 import process from 'node:process';
 import 'reflect-metadata';
 import { Controller, Get, Module } from '@nestjs/common';
@@ -13,7 +15,12 @@ const variant = VARIANTS.find(({ id }) => id === process.argv[2]);
 if (!variant || !process.send)
   throw new Error(`usage: fork server.mjs <${VARIANTS.map((v) => v.id)}>`);
 
-const { imports, providers, limits } = await guardSetup(variant.guard, process.env.REDIS_URL);
+const library = process.env.BENCH_LIBRARY ? JSON.parse(process.env.BENCH_LIBRARY) : {};
+const { imports, providers, limits, lib } = await guardSetup(
+  variant.guard,
+  process.env.REDIS_URL,
+  library,
+);
 
 class BenchController {
   hello() {
@@ -21,10 +28,7 @@ class BenchController {
   }
 }
 const hello = Object.getOwnPropertyDescriptor(BenchController.prototype, 'hello');
-if (limits) {
-  const { RateLimit } = await import('../../dist/index.js');
-  RateLimit(limits)(BenchController.prototype, 'hello', hello);
-}
+if (limits) lib.RateLimit(limits)(BenchController.prototype, 'hello', hello);
 Get()(BenchController.prototype, 'hello', hello);
 Controller()(BenchController);
 
@@ -50,4 +54,6 @@ process.on('message', (message) => {
   if (message === 'cpu') process.send({ cpu: process.cpuUsage(), served });
   else if (message === 'stop') void app.close().then(() => process.exit(0));
 });
+// A parent that died without sending 'stop' leaves no server listening behind it.
+process.on('disconnect', () => process.exit(0));
 process.send({ ready: true, port: app.getHttpServer().address().port });

@@ -6,6 +6,9 @@
 // `keyBy: 'apiKey'` would add a SHA-256 the peers do not pay; a plain header read is the same
 // cheap lookup in every guard. Limits are huge, so nearly every request is allowed.
 
+import { loadLibrary } from '../lib/library.mjs';
+import { compareVariant, variantOptions, variantRouteLimits } from '../lib/compare-variants.mjs';
+
 export const CLIENT_IDS = 10_000;
 export const CLIENT_HEADER = 'x-client-id';
 const CAPACITY = 1_000_000_000;
@@ -62,15 +65,19 @@ const clientId = (request) => request.headers[CLIENT_HEADER];
 
 /**
  * Imports for the route and the module for one guard; `redisUrl` is the bench's redis-server.
- * Returns { imports, providers, limits } where `limits` goes on the handler via @RateLimit.
+ * Returns { imports, providers, limits, lib } where `limits` goes on the handler via lib's
+ * @RateLimit. For the library's guards, `library` may name the build to load (`dist`, a directory;
+ * default dist/), a `keyPrefix` (builds compared side by side keep their buckets apart) and a
+ * `variant` of bench/lib/compare-variants.mjs (module options, limits) applied on top.
  */
-export async function guardSetup(guard, redisUrl) {
+export async function guardSetup(guard, redisUrl, library = {}) {
   switch (guard) {
     case 'none':
       return { imports: [], providers: [] };
     case 'library':
     case 'library-two': {
-      const { RateLimitModule } = await import('../../dist/index.js');
+      const lib = await loadLibrary(library.dist);
+      const variant = library.variant ? compareVariant(library.variant) : undefined;
       const refill = { tokens: CAPACITY, intervalMs: HOUR_MS };
       const limits =
         guard === 'library'
@@ -84,10 +91,22 @@ export async function guardSetup(guard, redisUrl) {
       // then opens and requests pass without Redis (0.32 round trips/request in one quick run),
       // a cheaper path than the peers', which always wait. Every request is decided in Redis here.
       const timeoutMs = 10_000;
+      const options = {
+        redis: redisUrl,
+        keyBy,
+        timeoutMs,
+        ...(library.keyPrefix ? { keyPrefix: library.keyPrefix } : {}),
+        ...variantOptions(variant, lib),
+      };
       return {
-        imports: [RateLimitModule.forRoot({ redis: redisUrl, keyBy, timeoutMs })],
+        imports: [lib.RateLimitModule.forRoot(options)],
         providers: [],
-        limits,
+        // A compare variant with limits of its own derives them from the one base limit.
+        limits:
+          variant?.limits || variant?.routeLimits
+            ? variantRouteLimits(variant, { capacity: CAPACITY, refill })
+            : limits,
+        lib,
       };
     }
     case 'throttler': {

@@ -7,7 +7,7 @@ import { Redis } from 'ioredis';
 import 'reflect-metadata';
 import { NestFactory } from '@nestjs/core';
 import { Module } from '@nestjs/common';
-import { RateLimitModule, RateLimitService } from '../../dist/index.js';
+import { loadLibrary } from './library.mjs';
 
 const require = createRequire(import.meta.url);
 const { RateLimiterRedis } = require('rate-limiter-flexible');
@@ -33,15 +33,23 @@ function ceiling(autoPipelining) {
   };
 }
 
-/** This library through RateLimitService; `options` are module options, `limitExtra` limit options. */
-function library(options = {}, limitExtra = {}) {
+/**
+ * This library through RateLimitService; `options` are module options (or a function of the
+ * library's exports returning them), `limitExtra` limit options (or a function of the profile).
+ * `dist`: the build to load (default: dist/); `limits(profile, base)`: what consume() is given
+ * instead of `base` (one limit, or an array).
+ */
+export function library(options = {}, limitExtra = {}, { dist, limits } = {}) {
   return async (url, profile, prefix) => {
+    const lib = await loadLibrary(dist);
+    const { RateLimitModule, RateLimitService } = lib;
+    const own = typeof options === 'function' ? options(lib) : options;
     class BenchModule {}
-    const redis = options.redis === undefined ? url : { ...redisOptions(url), ...options.redis };
+    const redis = own.redis === undefined ? url : { ...redisOptions(url), ...own.redis };
     Module({
-      imports: [RateLimitModule.forRoot({ keyPrefix: prefix, global: false, ...options, redis })],
+      imports: [RateLimitModule.forRoot({ keyPrefix: prefix, global: false, ...own, redis })],
     })(BenchModule);
-    return libraryWith(BenchModule, profile, limitExtra);
+    return libraryWith(RateLimitService, BenchModule, profile, limitExtra, limits);
   };
 }
 
@@ -50,15 +58,16 @@ function redisOptions(url) {
   return { host: hostname, port: Number(port) };
 }
 
-async function libraryWith(BenchModule, profile, limitExtra = {}) {
+async function libraryWith(RateLimitService, BenchModule, profile, limitExtra, limits) {
   const app = await NestFactory.createApplicationContext(BenchModule, { logger: false });
   await app.init();
   const service = app.get(RateLimitService);
-  const limit = {
+  const base = {
     capacity: profile.capacity,
     refill: { tokens: 1, intervalMs: profile.perMs },
     ...(typeof limitExtra === 'function' ? limitExtra(profile) : limitExtra),
   };
+  const limit = limits ? limits(profile, base) : base;
   let storeErrors = 0;
   return {
     // A decision the failure strategy made (timeout, breaker open) is not a Redis decision: it
@@ -69,6 +78,8 @@ async function libraryWith(BenchModule, profile, limitExtra = {}) {
       storeErrors++;
       return false;
     },
+    /** Decisions so far that the failure strategy made instead of Redis. */
+    storeErrors: () => storeErrors,
     close: async () => {
       if (storeErrors > 0)
         process.stderr.write(`library: ${storeErrors} decisions by the failure strategy\n`);

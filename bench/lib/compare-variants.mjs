@@ -1,0 +1,55 @@
+// The configurations bench/compare.mjs measures. A variant is a named way to set up the library,
+// applied the same way by both measures (consume() in the bench process, the HTTP guard in a
+// server process, which finds it here by id):
+//   options   module options added to RateLimitModule.forRoot: an object, or lib => object when
+//             they need the library's own exports (a store class, say);
+//   limits    base => what is limited: consume()'s limits and the route's @RateLimit argument,
+//             derived from the measure's base limit (one object; return one limit or an array);
+//   routeLimits  base => the route's @RateLimit argument when it differs from `limits` (a limit
+//             resolved per request, say).
+// Code rather than JSON, so a variant can hold functions; loaded by id in every process.
+//
+// With --baseline, each chosen variant (default: `default`) runs on both builds and the row is
+// current/baseline. Without it, each PAIR runs its two variants on the current build: B/A.
+// To add a row such as "metrics on vs off": a variant with the options, and a pair naming it.
+
+export const VARIANTS = [
+  { id: 'default', name: 'default module options, one limit' },
+  {
+    id: 'two-limits',
+    name: 'two limits on one key (burst + hourly)',
+    limits: (base) => [
+      { ...base, name: 'burst' },
+      { ...base, name: 'hourly' },
+    ],
+  },
+];
+
+/** Rows measured on the current build only (no --baseline): `b` against `a`. */
+export const PAIRS = [
+  { id: 'two-limits', name: 'two limits vs one', a: 'default', b: 'two-limits' },
+];
+
+export function compareVariant(id) {
+  const variant = VARIANTS.find((v) => v.id === id);
+  if (!variant)
+    throw new Error(`unknown variant ${id}; one of ${VARIANTS.map((v) => v.id).join(', ')}`);
+  return variant;
+}
+
+export function comparePair(id) {
+  const pair = PAIRS.find((p) => p.id === id);
+  if (!pair) throw new Error(`unknown pair ${id}; one of ${PAIRS.map((p) => p.id).join(', ')}`);
+  return pair;
+}
+
+/** Module options a variant adds (none without a variant). */
+export const variantOptions = (variant, lib) =>
+  typeof variant?.options === 'function' ? variant.options(lib) : (variant?.options ?? {});
+
+/** What consume() is given: `base` unless the variant derives its own limits. */
+export const variantLimits = (variant, base) => (variant?.limits ? variant.limits(base) : base);
+
+/** The route's @RateLimit argument: `routeLimits`, else `limits`, else `base`. */
+export const variantRouteLimits = (variant, base) =>
+  variant?.routeLimits ? variant.routeLimits(base) : variantLimits(variant, base);

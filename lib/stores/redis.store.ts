@@ -62,20 +62,24 @@ export class RedisRateLimitStore implements RateLimitStore {
     await this.bounded(() => Promise.all(keys.map((key) => this.client.del(key))));
   }
 
+  /**
+   * A SCAN of every master, each of its round trips bounded like any other call: a Redis that
+   * stops answering fails the reset within `timeoutMs` instead of holding it for good.
+   */
   async resetIdentity(keyPrefix: string, identity: string): Promise<void> {
     const pattern = identityKeyPattern(keyPrefix, identity);
     const nodes = isCluster(this.client) ? this.client.nodes('master') : [this.client];
-    const scanAll = async (): Promise<void> => {
-      for (const node of nodes) {
-        let cursor = '0';
-        do {
-          const [next, keys] = await node.scan(cursor, 'MATCH', pattern, 'COUNT', 1000);
-          cursor = next;
-          if (keys.length > 0) await Promise.all(keys.map((key) => node.del(key)));
-        } while (cursor !== '0');
-      }
-    };
-    await this.bounded(scanAll);
+    for (const node of nodes) {
+      let cursor = '0';
+      do {
+        const [next, keys] = await this.bounded(() =>
+          node.scan(cursor, 'MATCH', pattern, 'COUNT', 1000),
+        );
+        cursor = next;
+        if (keys.length > 0)
+          await this.bounded(() => Promise.all(keys.map((key) => node.del(key))));
+      } while (cursor !== '0');
+    }
   }
 
   onReconnect(listener: () => void): () => void {

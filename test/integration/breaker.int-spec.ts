@@ -2,13 +2,9 @@ import { randomUUID } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Test, type TestingModule } from '@nestjs/testing';
-import {
-  type LimitOptions,
-  RateLimitModule,
-  RateLimitService,
-  RateLimitStore,
-} from 'nest-redis-rate-limit';
-import type { CircuitBreakerStore } from '../../lib/stores/circuit-breaker.store.js';
+import { type LimitOptions, RateLimitModule, RateLimitService } from 'nest-redis-rate-limit';
+import { RateLimitEngine } from '../../lib/rate-limit.engine.js';
+import type { CircuitBreaker } from '../../lib/pipeline/circuit-breaker.js';
 import { type RedisServerProcess, startRedisServer } from '../support/redis-process.mjs';
 
 const TIMEOUT_MS = 100;
@@ -34,7 +30,7 @@ describe('circuit breaker against a real redis-server', () => {
 
   async function start(
     url: string,
-  ): Promise<{ service: RateLimitService; store: CircuitBreakerStore }> {
+  ): Promise<{ service: RateLimitService; store: { breaker: CircuitBreaker } }> {
     moduleRef = await Test.createTestingModule({
       imports: [
         RateLimitModule.forRoot({
@@ -49,7 +45,7 @@ describe('circuit breaker against a real redis-server', () => {
     await moduleRef.init();
     return {
       service: moduleRef.get(RateLimitService),
-      store: moduleRef.get<CircuitBreakerStore>(RateLimitStore),
+      store: moduleRef.get(RateLimitEngine).breaker!,
     };
   }
 

@@ -2,7 +2,9 @@ import { performance } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Cluster } from 'ioredis';
 import { RateLimitStoreError, type RedisRateLimitStore } from 'nest-redis-rate-limit';
-import { createStore } from '../../lib/stores/create-store.js';
+import { resolveModuleOptions } from '../../lib/options/resolve-module-options.js';
+import { buildPipeline } from '../../lib/pipeline/build-pipeline.js';
+import { takeFlat } from '../support/flat-take.js';
 import {
   clusterCli,
   type RedisClusterProcesses,
@@ -19,20 +21,18 @@ describe('Redis Cluster failover of one master during traffic', () => {
 
   beforeAll(async () => {
     cluster = await startRedisCluster({ masters: 3, replicas: 1 });
-    store = createStore({
-      redis: { cluster: cluster.nodes },
-      timeoutMs: TIMEOUT_MS,
-      memoryStoreMaxKeys: 1,
-    }) as RedisRateLimitStore;
-    await store.onModuleInit();
+    store = buildPipeline(
+      resolveModuleOptions({ redis: { cluster: cluster.nodes }, timeoutMs: TIMEOUT_MS }),
+    ).store as RedisRateLimitStore;
+    await store.waitUntilReady();
   }, 30_000);
   afterAll(async () => {
-    await store?.onModuleDestroy();
+    await store?.close();
     await cluster?.stop();
   });
 
   it('decisions fail fast while the replica takes over, then continue with the bucket intact', async () => {
-    await store.take([KEY], [RULE], [3], true);
+    await takeFlat(store, [KEY], [RULE], [3], true);
     const client = store.client as Cluster;
     const slot = await client.cluster('KEYSLOT', KEY);
     const master = cluster.servers.find((server) => servesSlot(server.port, slot))!;
@@ -49,7 +49,7 @@ describe('Redis Cluster failover of one master during traffic', () => {
     while (performance.now() - started < 20_000 && recovered === undefined) {
       const callStarted = performance.now();
       try {
-        recovered = await store.take([KEY], [RULE], [1], false);
+        recovered = await takeFlat(store, [KEY], [RULE], [1], false);
       } catch (error) {
         expect(error).toBeInstanceOf(RateLimitStoreError);
         failures++;
@@ -60,7 +60,11 @@ describe('Redis Cluster failover of one master during traffic', () => {
     expect(recovered).toEqual([7, expect.any(Number), 0]);
     expect(failures).toBeGreaterThan(0);
     expect(slowestMs).toBeLessThan(TIMEOUT_MS + 200);
-    await expect(store.take([KEY], [RULE], [1], true)).resolves.toEqual([6, expect.any(Number), 0]);
+    await expect(takeFlat(store, [KEY], [RULE], [1], true)).resolves.toEqual([
+      6,
+      expect.any(Number),
+      0,
+    ]);
   }, 30_000);
 });
 

@@ -1,19 +1,27 @@
 import { createHash, randomUUID } from 'node:crypto';
-import { readFileSync } from 'node:fs';
 import type { Cluster } from 'ioredis';
-import { RateLimitService, type RedisRateLimitStore } from 'nest-redis-rate-limit';
+import {
+  type LimitOptions,
+  RateLimitService,
+  type RedisRateLimitStore,
+} from 'nest-redis-rate-limit';
 import { resolveModuleOptions } from '../../lib/options/resolve-module-options.js';
 import { RateLimitEngine } from '../../lib/rate-limit.engine.js';
 import { hashIdentity } from '../../lib/keys/bucket-identity.js';
-import { groupByHashTag } from '../../lib/stores/cluster-hash-tag.js';
-import { createStore } from '../../lib/stores/create-store.js';
+import { BUCKET_LUA } from '../../lib/algorithms/bucket-script.js';
+import { groupBySlot } from '../../lib/keys/bucket-key.js';
+import { buildPipeline } from '../../lib/pipeline/build-pipeline.js';
+import { takeFlat, tokenBucketRule } from '../support/flat-take.js';
 import { type RedisClusterProcesses, startRedisCluster } from '../support/redis-cluster.mjs';
 import { describeStoreSemantics } from '../support/store-semantics.suite.js';
 
 const HOUR_US = 3_600_000_000;
-const TOKEN_BUCKET_SHA = createHash('sha1')
-  .update(readFileSync(new URL('../../lib/algorithms/token-bucket.lua', import.meta.url)))
-  .digest('hex');
+const BUCKET_SCRIPT_SHA = createHash('sha1').update(BUCKET_LUA).digest('hex');
+/** Indices of `keys` grouped by Cluster slot, as the store groups a request's buckets. */
+const groupByHashTag = (keys: readonly string[]): number[][] =>
+  groupBySlot(keys.map((key, index) => ({ key, index }))).map((group) =>
+    group.map(({ index }) => index),
+  );
 const slow = (capacity: number) => ({ capacity, usPerToken: HOUR_US });
 
 describe('Redis Cluster (3 masters on loopback)', () => {
@@ -25,24 +33,25 @@ describe('Redis Cluster (3 masters on loopback)', () => {
 
   beforeAll(async () => {
     cluster = await startRedisCluster();
-    store = createStore({
-      redis: { cluster: cluster.nodes },
-      timeoutMs: 1_000,
-      memoryStoreMaxKeys: 1,
-    }) as RedisRateLimitStore;
+    store = buildPipeline(
+      resolveModuleOptions({ redis: { cluster: cluster.nodes }, timeoutMs: 1_000 }),
+    ).store as RedisRateLimitStore;
     client = store.client as Cluster;
-    await store.onModuleInit();
+    await store.waitUntilReady();
   }, 30_000);
   afterAll(async () => {
-    await store?.onModuleDestroy();
+    await store?.close();
     await cluster?.stop();
   });
+  let engine: RateLimitEngine;
   beforeEach(() => {
     prefix = `test:${randomUUID()}:`;
-    service = new RateLimitService(
-      new RateLimitEngine(resolveModuleOptions({ keyPrefix: prefix }), store),
+    engine = new RateLimitEngine(
+      resolveModuleOptions({ redis: client, keyPrefix: prefix, timeoutMs: 1_000 }),
     );
+    service = new RateLimitService(engine);
   });
+  afterEach(() => engine.onModuleDestroy());
 
   const key = (name: string, identity = 'id') => `${prefix}${name}:{${identity}}`;
 
@@ -54,7 +63,7 @@ describe('Redis Cluster (3 masters on loopback)', () => {
   });
 
   it('options accept a Cluster the user owns, and reject an empty node list', () => {
-    expect(resolveModuleOptions({ redis: client }).redis).toBe(client);
+    expect(resolveModuleOptions({ redis: client }).redis).toEqual({ kind: 'client', client });
     expect(() => resolveModuleOptions({ redis: { cluster: [] } })).toThrow(
       /redis\.cluster must be a non-empty array of nodes/,
     );
@@ -63,11 +72,15 @@ describe('Redis Cluster (3 masters on loopback)', () => {
   // The semantics every store has (burst, all-or-nothing in one call, refill, reset, ...), here
   // on the cluster this describe block started.
   describeStoreSemantics('RedisRateLimitStore on the cluster', () =>
-    Promise.resolve({ store, close: () => Promise.resolve() }),
+    Promise.resolve({
+      store,
+      moduleOptions: { redis: client, timeoutMs: 1_000 },
+      close: () => Promise.resolve(),
+    }),
   );
 
   it('reset(key) finds the identity on whichever master holds it', async () => {
-    const limit = { capacity: 2, refill: '1/hour' };
+    const limit: LimitOptions = { capacity: 2, refill: '1/hour' };
     for (const user of ['user:1', 'user:2', 'user:3']) await service.consume(user, limit);
     await service.reset('user:2');
     const remaining = await Promise.all(
@@ -79,7 +92,7 @@ describe('Redis Cluster (3 masters on loopback)', () => {
   });
 
   it('3,000 identities spread evenly: each master holds 25-42% of the buckets', async () => {
-    const limit = { capacity: 10, refill: '1/hour' };
+    const limit: LimitOptions = { capacity: 10, refill: '1/hour' };
     // Sequential user ids split exactly evenly (CRC16 is linear): use IPs and API-key hashes.
     const identities = Array.from({ length: 3_000 }, (_, i) =>
       i % 2 === 0 ? `ip:10.0.${i >> 8}.${i & 255}` : `key:${hashIdentity(String(i))}`,
@@ -103,12 +116,12 @@ describe('Redis Cluster (3 masters on loopback)', () => {
   });
 
   it('reloads the script on every master after SCRIPT FLUSH (NOSCRIPT)', async () => {
-    const limit = { capacity: 3, refill: '1/hour' };
+    const limit: LimitOptions = { capacity: 3, refill: '1/hour' };
     const users = Array.from({ length: 30 }, (_, i) => `user:${i}`);
     await Promise.all(users.map((user) => service.consume(user, limit)));
     await Promise.all(client.nodes('master').map((node) => node.script('FLUSH')));
     const cached = await Promise.all(
-      client.nodes('master').map((node) => node.script('EXISTS', TOKEN_BUCKET_SHA)),
+      client.nodes('master').map((node) => node.script('EXISTS', BUCKET_SCRIPT_SHA)),
     );
     expect(cached).toEqual([[0], [0], [0]]);
     const decisions = await Promise.all(users.map((user) => service.consume(user, limit)));
@@ -130,23 +143,23 @@ describe('Redis Cluster (3 masters on loopback)', () => {
     });
 
     it('charges both slots when both pass, with no CROSSSLOT error', async () => {
-      await expect(store.take([a(), b()], [slow(5), slow(3)], [1, 2], true)).resolves.toEqual([
+      await expect(takeFlat(store, [a(), b()], [slow(5), slow(3)], [1, 2], true)).resolves.toEqual([
         4, 3_600_000, 0, 1, 7_200_000, 0,
       ]);
-      const peek = await store.take([a(), b()], [slow(5), slow(3)], [1, 1], false);
+      const peek = await takeFlat(store, [a(), b()], [slow(5), slow(3)], [1, 1], false);
       expect(peek).toEqual([4, expect.any(Number), 0, 1, expect.any(Number), 0]);
       expect(peek[4]).toBeGreaterThan(7_200_000 - 5_000);
     });
 
     it('a later slot denying gives the earlier slot its tokens back', async () => {
-      await store.take([a()], [slow(5)], [3], true);
-      await store.take([b()], [slow(1)], [1], true);
-      const denied = await store.take([a(), b()], [slow(5), slow(1)], [2, 1], true);
+      await takeFlat(store, [a()], [slow(5)], [3], true);
+      await takeFlat(store, [b()], [slow(1)], [1], true);
+      const denied = await takeFlat(store, [a(), b()], [slow(5), slow(1)], [2, 1], true);
       expect(denied.slice(0, 3)).toEqual([2, expect.any(Number), 0]);
       expect(denied[1]).toBeGreaterThan(3 * 3_600_000 - 5_000);
       expect(denied[1]).toBeLessThanOrEqual(3 * 3_600_000);
       expect(denied[5]).toBeGreaterThan(3_590_000);
-      await expect(store.take([a()], [slow(5)], [1], false)).resolves.toEqual([
+      await expect(takeFlat(store, [a()], [slow(5)], [1], false)).resolves.toEqual([
         2,
         expect.any(Number),
         0,
@@ -158,30 +171,31 @@ describe('Redis Cluster (3 masters on loopback)', () => {
     });
 
     it('a refund that empties the debt leaves no key (the bucket is full)', async () => {
-      await store.take([b()], [slow(1)], [1], true);
-      const denied = await store.take([a(), b()], [slow(5), slow(1)], [2, 1], true);
+      await takeFlat(store, [b()], [slow(1)], [1], true);
+      const denied = await takeFlat(store, [a(), b()], [slow(5), slow(1)], [2, 1], true);
       expect(denied.slice(0, 3)).toEqual([5, 0, 0]);
       await expect(client.exists(a())).resolves.toBe(0);
     });
 
     it('an earlier slot denying charges no later slot', async () => {
-      await store.take([b()], [slow(1)], [1], true);
-      const denied = await store.take([b(), a()], [slow(1), slow(5)], [1, 1], true);
+      await takeFlat(store, [b()], [slow(1)], [1], true);
+      const denied = await takeFlat(store, [b(), a()], [slow(1), slow(5)], [1, 1], true);
       expect(denied[2]).toBeGreaterThan(0);
       expect(denied.slice(3)).toEqual([5, 0, 0]);
       await expect(client.exists(a())).resolves.toBe(0);
     });
 
     it('the service denies a multi-identity request all-or-nothing', async () => {
-      await store.take([b('shared')], [slow(1)], [1], true);
+      await takeFlat(store, [b('shared')], [slow(1)], [1], true);
       const keys = [a('own'), b('shared')];
-      const engine = new RateLimitEngine(resolveModuleOptions({ keyPrefix: prefix }), store);
-      const decision = await engine.decide({
-        keys,
-        names: ['own', 'shared'],
-        rules: [slow(2), slow(1)],
-        costs: [1, 1],
-        consume: true,
+      const rules = [slow(2), slow(1)];
+      const decision = await engine.decide(['own', 'shared'], {
+        requests: keys.map((bucket, i) => ({
+          key: bucket,
+          rule: tokenBucketRule(rules[i]!.capacity, rules[i]!.usPerToken),
+          cost: 1,
+        })),
+        mode: 'consume',
         failureStrategy: 'closed',
       });
       expect(decision.allowed).toBe(false);
@@ -192,7 +206,7 @@ describe('Redis Cluster (3 masters on loopback)', () => {
   it('a slot migrating to another master during traffic: every decision is made, none twice', async () => {
     const bucket = key('migrating');
     const rule = { capacity: 1_000, usPerToken: HOUR_US };
-    await store.take([bucket], [rule], [10], true);
+    await takeFlat(store, [bucket], [rule], [10], true);
     const slot = await client.cluster('KEYSLOT', bucket);
     const ranges = await client.cluster('SLOTS');
     const owner = ranges.find(([from, to]) => slot >= from && slot <= to)![2]!;
@@ -204,7 +218,7 @@ describe('Redis Cluster (3 masters on loopback)', () => {
     let migrating = true;
     const traffic = (async () => {
       for (let i = 0; i < 2_000 && (migrating || i < 20); i++) {
-        await store.take([bucket], [rule], [1], true);
+        await takeFlat(store, [bucket], [rule], [1], true);
         taken++;
       }
     })();
@@ -224,7 +238,7 @@ describe('Redis Cluster (3 masters on loopback)', () => {
     expect(takenDuring).toBeGreaterThan(0);
     expect(taken).toBeGreaterThanOrEqual(20);
     await expect(destination.exists(bucket)).resolves.toBe(1);
-    await expect(store.take([bucket], [rule], [1], false)).resolves.toEqual([
+    await expect(takeFlat(store, [bucket], [rule], [1], false)).resolves.toEqual([
       1_000 - 10 - taken,
       expect.any(Number),
       0,

@@ -3,6 +3,7 @@ import { randomUUID } from 'node:crypto';
 import { once } from 'node:events';
 import { fileURLToPath } from 'node:url';
 import { Redis } from 'ioredis';
+import { BUCKET_LUA } from '../../lib/algorithms/bucket-script.js';
 
 const WORKER = fileURLToPath(new URL('./token-bucket.worker.mjs', import.meta.url));
 const WORKERS = 5;
@@ -42,6 +43,7 @@ describe('concurrency across processes', () => {
         ),
       );
     }
+    for (const child of children) child.send({ lua: BUCKET_LUA });
     await Promise.all(children.map((child) => nextMessage(child)));
     const results = children.map((child) => nextMessage(child) as Promise<Tally>);
     for (const child of children) child.send('go');

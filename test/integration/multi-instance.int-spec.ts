@@ -173,7 +173,8 @@ describe.each(BACKENDS)('4 sample-app processes on %s', (backendName, startBacke
           `  ${backendName}, ${mode}, ${identity}: ${stats.allowed} allowed of ${stats.sent} ` +
             `(${Math.round(offeredPerS)}/s sent); upper bound ${upper.toFixed(1)} ` +
             `(${((100 * stats.allowed) / upper).toFixed(2)}%), exact bucket ${reference} ` +
-            `(${((100 * stats.allowed) / reference).toFixed(2)}%)`,
+            `(${((100 * stats.allowed) / reference).toFixed(2)}%); ${stats.resent} resent after ` +
+            `a reset of an idle keep-alive socket`,
         );
         // Every request got a decision: no error, no failure strategy, no transport failure.
         expect({ identity, other: stats.other, undecided: stats.undecided }).toEqual({

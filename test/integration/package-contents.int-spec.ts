@@ -23,10 +23,17 @@ describe('the published package', () => {
       expect.arrayContaining([
         'dist/index.js',
         'dist/index.d.ts',
-        'dist/algorithms/token-bucket.lua',
-        'dist/algorithms/token-bucket.script.js',
+        'dist/algorithms/bucket-script.lua',
+        'dist/algorithms/bucket-script.js',
+        'dist/algorithms/token-bucket/token-bucket.lua',
+        'dist/algorithms/token-bucket/token-bucket.js',
+        'dist/cjs/algorithms/bucket-script.lua',
+        'dist/cjs/algorithms/token-bucket/token-bucket.lua',
+        'LICENSE',
       ]),
     );
+    // Test data of the algorithms stays out of the package.
+    expect(files.some((file) => file.includes('.cases.'))).toBe(false);
     expect(files.some((file) => file.startsWith('lib/') || file.startsWith('test/'))).toBe(false);
   }, 120_000);
 });

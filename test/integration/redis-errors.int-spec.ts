@@ -9,9 +9,8 @@ import {
   RateLimitModule,
   type RateLimitDecision,
   RateLimitService,
-  RateLimitStore,
 } from 'nest-redis-rate-limit';
-import type { CircuitBreakerStore } from '../../lib/stores/circuit-breaker.store.js';
+import { RateLimitEngine } from '../../lib/rate-limit.engine.js';
 import { type RedisServerProcess, startRedisServer } from '../support/redis-process.mjs';
 
 const OPEN: LimitOptions = { name: 'open', capacity: 5, refill: '1/hour' };
@@ -134,7 +133,7 @@ describe.each(FAULTS)('Redis error that is not availability: $name', (fault) => 
   const serviceKey = (limit: LimitOptions): string => `${keyPrefix}service:${limit.name}:{user:1}`;
 
   function expectBreakerClosedAndOneLogLine(): void {
-    expect(moduleRef!.get<CircuitBreakerStore>(RateLimitStore).breaker.state).toBe('closed');
+    expect(moduleRef!.get(RateLimitEngine).breaker!.breaker.state).toBe('closed');
     const failures = logger.lines.filter(
       (line) => line.context === 'RateLimit' && line.message.includes('store failed'),
     );

@@ -18,7 +18,11 @@ const STORES: readonly [string, () => Promise<StoreHarness>][] = [
       const client = new Redis(process.env.REDIS_URL!);
       const store = new RedisRateLimitStore(client, true, 1_000);
       await store.waitUntilReady();
-      return { store, moduleOptions: { redis: client }, close: () => store.close() };
+      return {
+        store,
+        moduleOptions: { redis: client, timeoutMs: 1_000 },
+        close: () => store.close(),
+      };
     },
   ],
   [

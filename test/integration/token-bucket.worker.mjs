@@ -1,23 +1,24 @@
 // A separate process with its own connection, for concurrency.int-spec.ts. Plain ESM because
-// ts-jest does not transform forked children. Loads the script the library ships, waits for
-// 'go' so every worker fires at once, then reports how many of its requests were allowed.
-import { readFileSync } from 'node:fs';
+// ts-jest does not transform forked children. Receives the bucket script the library sends
+// (BUCKET_LUA) as its first message, waits for 'go' so every worker fires at once, then reports
+// how many of its requests were allowed.
 import process from 'node:process';
-import { URL } from 'node:url';
+import { once } from 'node:events';
 import { Redis } from 'ioredis';
 
 const [url, key, count, capacity, usPerToken] = process.argv.slice(2);
-const lua = readFileSync(new URL('../../lib/algorithms/token-bucket.lua', import.meta.url), 'utf8');
+const TOKEN_BUCKET = 1;
 
+const [{ lua }] = await once(process, 'message');
 const client = new Redis(url, { lazyConnect: true });
-client.defineCommand('nrrlTokenBucket', { lua });
+client.defineCommand('nrrlBuckets', { lua });
 await client.connect();
 process.send({ type: 'ready' });
 
 process.once('message', async () => {
   const replies = await Promise.all(
     Array.from({ length: Number(count) }, () =>
-      client.nrrlTokenBucket(1, key, '1', capacity, usPerToken, 1).then(
+      client.nrrlBuckets(1, key, '1', TOKEN_BUCKET, capacity, usPerToken, 1).then(
         (reply) => (reply[2] === 0 ? 'allowed' : 'denied'),
         () => 'error',
       ),

@@ -1,4 +1,4 @@
-import type { Clock } from '../../lib/stores/clock.js';
+import type { Clock } from '../../lib/clock.js';
 
 /** A clock that moves only when told; starts at a realistic epoch so magnitudes match Redis. */
 export class FakeClock implements Clock {

@@ -1,9 +1,16 @@
+import { EventEmitter } from 'node:events';
+import { jest } from '@jest/globals';
+import { Logger } from '@nestjs/common';
+import type { Redis } from 'ioredis';
 import { RateLimitConfigError } from 'nest-redis-rate-limit';
+import { tokenBucket } from '../../lib/algorithms/token-bucket/token-bucket.js';
 import { resolveModuleOptions } from '../../lib/options/resolve-module-options.js';
 import type { RateLimitModuleOptions } from '../../lib/options/rate-limit-module-options.interface.js';
-import { CircuitBreakerStore } from '../../lib/stores/circuit-breaker.store.js';
-import { createStore } from '../../lib/stores/create-store.js';
+import { BreakerLayer } from '../../lib/pipeline/breaker.layer.js';
+import { buildPipeline, type Pipeline } from '../../lib/pipeline/build-pipeline.js';
+import { RateLimitEngine } from '../../lib/rate-limit.engine.js';
 import { RedisRateLimitStore } from '../../lib/stores/redis.store.js';
+import { queryOf } from '../support/bucket-results.js';
 
 const problemsOf = (circuitBreaker: unknown): readonly string[] => {
   try {
@@ -45,19 +52,56 @@ describe('circuitBreaker module option', () => {
   });
 
   it('wraps a Redis store in the breaker unless it is off', async () => {
+    jest.spyOn(Logger.prototype, 'warn').mockImplementation(() => undefined);
     const settings = { timeoutMs: 50, memoryStoreMaxKeys: 10 };
     // lazyConnect: these clients never touch the network.
     const redis = { host: '127.0.0.1', port: 1, lazyConnect: true };
-    const wrapped = createStore({
-      ...settings,
-      redis,
-      circuitBreaker: { failureThreshold: 2, cooldownMs: 9 },
+    const pipeline = (options: RateLimitModuleOptions): Pipeline =>
+      buildPipeline(resolveModuleOptions({ ...settings, ...options, redis }));
+    const wrapped = pipeline({ circuitBreaker: { failureThreshold: 2, cooldownMs: 9 } });
+    const bare = pipeline({ circuitBreaker: false });
+    try {
+      expect(wrapped.breaker).toBeInstanceOf(BreakerLayer);
+      expect(wrapped.store).toBeInstanceOf(RedisRateLimitStore);
+      expect(bare.breaker).toBeUndefined();
+      expect(bare.store).toBeInstanceOf(RedisRateLimitStore);
+      // The breaker sits between the pipeline's top and the store: the store's failures (a
+      // client that never connected) open it.
+      const rule = { algorithm: tokenBucket, capacity: 1, usPerToken: 1_000 };
+      const query = queryOf([{ key: 'k', rule, cost: 1 }], true);
+      for (let i = 0; i < 2; i++) {
+        await expect(wrapped.top.take(query)).resolves.toMatchObject({ source: 'fail-open' });
+      }
+      expect(wrapped.breaker!.breaker.state).toBe('open');
+    } finally {
+      await wrapped.top.close();
+      await bare.top.close();
+      jest.restoreAllMocks();
+    }
+  });
+
+  it('still waits at module init for the Redis store to be ready, breaker on', async () => {
+    const client = Object.assign(new EventEmitter(), {
+      status: 'connecting',
+      defineCommand: () => undefined,
     });
-    const bare = createStore({ ...settings, redis, circuitBreaker: false });
-    expect(wrapped).toBeInstanceOf(CircuitBreakerStore);
-    expect((wrapped as CircuitBreakerStore).inner).toBeInstanceOf(RedisRateLimitStore);
-    expect(bare).toBeInstanceOf(RedisRateLimitStore);
-    await (wrapped as CircuitBreakerStore).onModuleDestroy();
-    await (bare as RedisRateLimitStore).onModuleDestroy();
+    const engine = new RateLimitEngine(
+      resolveModuleOptions({ redis: client as unknown as Redis, readyWaitMs: 60_000 }),
+    );
+    let ready = false;
+    const init = engine.onModuleInit().then(() => {
+      ready = true;
+    });
+    try {
+      expect(engine.breaker).toBeInstanceOf(BreakerLayer);
+      await new Promise((resolve) => setImmediate(resolve));
+      expect(ready).toBe(false);
+      client.status = 'ready';
+      client.emit('ready');
+      await init;
+      expect(ready).toBe(true);
+    } finally {
+      await engine.onModuleDestroy();
+    }
   });
 });

@@ -1,12 +1,15 @@
 import { EventEmitter } from 'node:events';
-import type { Redis } from 'ioredis';
 import { RateLimitStoreError, type RateLimitStoreFailure } from 'nest-redis-rate-limit';
-import { CircuitBreakerStore } from '../../lib/stores/circuit-breaker.store.js';
+import type { BucketRule } from '../../lib/algorithms/algorithm.interface.js';
+import { tokenBucket } from '../../lib/algorithms/token-bucket/token-bucket.js';
+import { BreakerLayer } from '../../lib/pipeline/breaker.layer.js';
+import type { Take } from '../../lib/pipeline/decision-layer.interface.js';
 import type { RateLimitStore } from '../../lib/stores/rate-limit-store.interface.js';
+import { queryOf, resultOf } from '../support/bucket-results.js';
 import { FakeClock } from '../support/fake-clock.js';
 
-const RULE = { capacity: 1, usPerToken: 1_000 };
-const REPLY = [0, 1, 0];
+const RULE: BucketRule = { algorithm: tokenBucket, capacity: 1, usPerToken: 1_000 };
+const REPLY: Take = { results: [resultOf([0, 1, 0], RULE.capacity)], source: 'redis' };
 
 /** A store whose next answers are scripted; counts the calls that reach it. */
 class ScriptedStore implements RateLimitStore {
@@ -14,16 +17,22 @@ class ScriptedStore implements RateLimitStore {
   calls = 0;
   failWith: RateLimitStoreFailure | undefined;
 
-  take(): Promise<number[]> {
+  take(): Promise<Take> {
     this.calls += 1;
     if (this.failWith === undefined) return Promise.resolve(REPLY);
     return Promise.reject(new RateLimitStoreError(this.failWith, `fake ${this.failWith}`));
+  }
+  refund(): Promise<void> {
+    return this.take().then(() => undefined);
   }
   reset(): Promise<void> {
     return this.take().then(() => undefined);
   }
   resetIdentity(): Promise<void> {
     return this.take().then(() => undefined);
+  }
+  close(): Promise<void> {
+    return Promise.resolve();
   }
 }
 
@@ -40,25 +49,20 @@ class RecordingLogger {
   }
 }
 
-describe('CircuitBreakerStore', () => {
+describe('BreakerLayer', () => {
   let clock: FakeClock;
   let inner: ScriptedStore;
   let logger: RecordingLogger;
-  let store: CircuitBreakerStore;
+  let store: BreakerLayer;
 
   beforeEach(() => {
     clock = new FakeClock();
     inner = new ScriptedStore();
     logger = new RecordingLogger();
-    store = new CircuitBreakerStore(
-      inner,
-      { failureThreshold: 3, cooldownMs: 1_000 },
-      clock,
-      logger,
-    );
+    store = new BreakerLayer(inner, { failureThreshold: 3, cooldownMs: 1_000 }, clock, logger);
   });
 
-  const take = () => store.take(['k'], [RULE], [1], true);
+  const take = () => store.take(queryOf([{ key: 'k', rule: RULE, cost: 1 }], true));
   const failTimes = async (n: number) => {
     for (let i = 0; i < n; i++) await expect(take()).rejects.toBeInstanceOf(RateLimitStoreError);
   };
@@ -99,6 +103,9 @@ describe('CircuitBreakerStore', () => {
     expect((error as RateLimitStoreError).message).toMatch(/Circuit breaker open.*1000 ms/);
     await expect(store.reset(['k'])).rejects.toBeInstanceOf(RateLimitStoreError);
     await expect(store.resetIdentity('p:', 'id')).rejects.toBeInstanceOf(RateLimitStoreError);
+    await expect(store.refund([{ key: 'k', rule: RULE, cost: 1 }])).rejects.toBeInstanceOf(
+      RateLimitStoreError,
+    );
     expect(inner.calls).toBe(callsWhenOpened);
   });
 
@@ -185,39 +192,34 @@ describe('CircuitBreakerStore', () => {
     ]);
   });
 
-  it('forwards lifecycle hooks and the description to the wrapped store', async () => {
+  it('forwards close() and the description to the wrapped store', async () => {
     const hooks: string[] = [];
     const withHooks = Object.assign(new ScriptedStore(), {
-      onModuleInit: () => {
-        hooks.push('init');
-        return Promise.resolve();
-      },
-      onModuleDestroy: () => {
-        hooks.push('destroy');
+      close: () => {
+        hooks.push('close');
         return Promise.resolve();
       },
     });
-    const wrapped = new CircuitBreakerStore(
+    const wrapped = new BreakerLayer(
       withHooks,
       { failureThreshold: 1, cooldownMs: 1 },
       clock,
       logger,
     );
-    await wrapped.onModuleInit();
-    await wrapped.onModuleDestroy();
-    expect(hooks).toEqual(['init', 'destroy']);
+    await wrapped.close();
+    expect(hooks).toEqual(['close']);
     expect(wrapped.description).toBe('fake');
   });
 
-  it('probes at the next call, before the cool-down ends, once the client reports ready', async () => {
+  it('probes at the next call, before the cool-down ends, once the store reports it reconnected', async () => {
     const client = new EventEmitter();
-    inner = Object.assign(new ScriptedStore(), { client: client as unknown as Redis });
-    store = new CircuitBreakerStore(
-      inner,
-      { failureThreshold: 1, cooldownMs: 60_000 },
-      clock,
-      logger,
-    );
+    inner = Object.assign(new ScriptedStore(), {
+      onReconnect: (listener: () => void) => {
+        client.on('ready', listener);
+        return () => client.off('ready', listener);
+      },
+    });
+    store = new BreakerLayer(inner, { failureThreshold: 1, cooldownMs: 60_000 }, clock, logger);
     inner.failWith = 'unavailable';
     await expect(take()).rejects.toThrow(/fake unavailable/);
     await expect(take()).rejects.toThrow(/Circuit breaker open/);
@@ -225,17 +227,17 @@ describe('CircuitBreakerStore', () => {
     client.emit('ready');
     await expect(take()).resolves.toEqual(REPLY);
     expect(store.breaker.state).toBe('closed');
-    await store.onModuleDestroy();
+    await store.close();
     expect(client.listenerCount('ready')).toBe(0);
   });
 
   it('lets another probe through when the first has not settled after a cool-down', async () => {
     await openCircuit();
     clock.advanceMs(1_000);
-    let settle: (reply: number[]) => void = () => {};
+    let settle: (reply: Take) => void = () => {};
     inner.take = () => {
       inner.calls += 1;
-      return new Promise<number[]>((resolve) => (settle = resolve));
+      return new Promise<Take>((resolve) => (settle = resolve));
     };
     const hungProbe = take();
     clock.advanceMs(999);

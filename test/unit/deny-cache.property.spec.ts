@@ -1,11 +1,56 @@
 import fc from 'fast-check';
 import { MemoryRateLimitStore } from 'nest-redis-rate-limit';
-import { DenyCache } from '../../lib/cache/deny-cache.js';
+import type { BucketRule } from '../../lib/algorithms/algorithm.interface.js';
+import { tokenBucket } from '../../lib/algorithms/token-bucket/token-bucket.js';
+import type {
+  DecisionLayer,
+  Take,
+  TakeQuery,
+} from '../../lib/pipeline/decision-layer.interface.js';
+import { DenyCacheLayer } from '../../lib/pipeline/deny-cache.layer.js';
+import {
+  type BucketReply,
+  deniedBy,
+  queryOf,
+  repliesOf,
+  requestsOf,
+  resultOf,
+} from '../support/bucket-results.js';
 import { FakeClock } from '../support/fake-clock.js';
+import { refillArbitrary, resolvedRule } from '../support/refill-arbitraries.js';
 
-const rule = fc.record({
+/**
+ * The memory store standing in for Redis below the deny cache: the same arithmetic on the fake
+ * clock, its answers labelled 'redis' (the cache learns only from the store's own answers).
+ * Counts the calls that reach it.
+ */
+class StoreAsRedis implements DecisionLayer {
+  readonly description = 'redis';
+  calls = 0;
+
+  constructor(private readonly store: MemoryRateLimitStore) {}
+
+  take(query: TakeQuery): Promise<Take> {
+    this.calls++;
+    return this.store.take(query).then((take) => ({ ...take, source: 'redis' }));
+  }
+  refund(): Promise<void> {
+    return Promise.resolve();
+  }
+  reset(keys: readonly string[]): Promise<void> {
+    return this.store.reset(keys);
+  }
+  resetIdentity(keyPrefix: string, identity: string): Promise<void> {
+    return this.store.resetIdentity(keyPrefix, identity);
+  }
+  close(): Promise<void> {
+    return this.store.close();
+  }
+}
+
+const limit = fc.record({
   capacity: fc.integer({ min: 1, max: 20 }),
-  usPerToken: fc.integer({ min: 1_000, max: 10_000_000 }),
+  refill: refillArbitrary(fc.integer({ min: 1_000, max: 10_000_000 }), 1_000, 10_000_000),
 });
 
 const request = fc.record({
@@ -16,97 +61,113 @@ const request = fc.record({
 });
 
 /**
- * The engine's use of the cache, replayed against the exact model (the memory store on the same
- * fake clock): every request also goes to the store, which a denial does not change, so the
- * store's answer is what the request would have got without the cache.
+ * Every request goes through the deny cache in front of the exact model (the memory store on
+ * the same fake clock). When the cache answers, the store is asked the same question without
+ * writing (a denial writes nothing): its answer is what the request would have got without the
+ * cache.
  */
 describe('deny cache', () => {
-  it('never changes a decision: a local answer is always a denial the store gives too', () => {
-    fc.assert(
-      fc.property(
-        fc.array(rule, { minLength: 1, maxLength: 2 }),
-        fc.array(request, { minLength: 1, maxLength: 300 }),
-        (rules, requests) => {
+  it('never changes a decision: a local answer is always a denial the store gives too', async () => {
+    let localAnswers = 0;
+    await fc.assert(
+      fc.asyncProperty(
+        fc.array(limit, { minLength: 1, maxLength: 2 }),
+        // 'medium': long enough runs that the cache answers often (about 1,700 local answers
+        // over the 300 runs, against about 120 at fast-check's default size)
+        fc.array(request, { minLength: 1, maxLength: 300, size: 'medium' }),
+        async (limits, requests) => {
+          const rules = limits.map(({ capacity, refill }) => resolvedRule(capacity, refill));
           const clock = new FakeClock();
           const store = new MemoryRateLimitStore(1_000, clock);
-          const cache = new DenyCache(1_000, clock);
+          const cache = new DenyCacheLayer(new StoreAsRedis(store), 1_000, clock);
           try {
             for (const { elapsedUs, bucket, cost, consume } of requests) {
               clock.advanceUs(elapsedUs);
               // one or two limits per request, over three identities
               const keys = rules.map((_, i) => `rl:s:${i}:{user:${bucket}}`);
-              const costs = rules.map(() => cost);
-              const local = cache.lookup(keys, rules, costs);
-              const sentAtUs = cache.now();
-              const truth = store.takeNow(keys, rules, costs, local === undefined && consume);
-              const denied = (reply: readonly number[]) =>
-                reply.some((value, i) => i % 3 === 2 && value !== 0);
-              if (local !== undefined) {
-                expect(denied(local)).toBe(true);
-                expect(denied(truth)).toBe(true);
-                // reported waits are never longer than the store's
-                for (let i = 2; i < truth.length; i += 3) {
-                  if (truth[i] === -1) expect(local[i]).toBe(-1);
-                  else expect(local[i]!).toBeLessThanOrEqual(truth[i]!);
-                }
-              } else if (denied(truth)) {
-                cache.recordDenial(keys, rules, costs, truth, sentAtUs);
-              } else {
-                cache.forget(keys);
-              }
+              const query = queryOf(
+                requestsOf(
+                  keys,
+                  rules,
+                  rules.map(() => cost),
+                ),
+                consume,
+              );
+              const take = await cache.take(query);
+              if (take.source !== 'deny-cache') continue;
+              localAnswers++;
+              const local = take.results;
+              const truth = (await store.take({ ...query, mode: 'peek' })).results;
+              expect(deniedBy(local)).toBe(true);
+              expect(deniedBy(truth)).toBe(true);
+              // reported waits are never longer than the store's
+              truth.forEach(({ retryAfterMs }, i) => {
+                if (retryAfterMs === -1) expect(local[i]!.retryAfterMs).toBe(-1);
+                else expect(local[i]!.retryAfterMs).toBeLessThanOrEqual(retryAfterMs);
+              });
             }
           } finally {
-            store.onModuleDestroy();
+            await cache.close();
           }
         },
       ),
       { numRuns: 300 },
     );
+    // the property was put to the test
+    expect(localAnswers).toBeGreaterThan(0);
   });
 
-  it('answers a flood of denied requests locally until a token is back', () => {
+  it('answers a flood of denied requests locally until a token is back', async () => {
     const clock = new FakeClock();
-    const store = new MemoryRateLimitStore(10, clock);
-    const cache = new DenyCache(10, clock);
-    const rules = [{ capacity: 2, usPerToken: 1_000_000 }];
-    const keys = ['rl:s:default:{ip:1}'];
-    let storeCalls = 0;
-    const decide = (): boolean => {
-      const local = cache.lookup(keys, rules, [1]);
-      if (local !== undefined) return false;
-      storeCalls++;
-      const sentAtUs = cache.now();
-      const reply = store.takeNow(keys, rules, [1], true);
-      const allowed = reply[2] === 0;
-      if (allowed) cache.forget(keys);
-      else cache.recordDenial(keys, rules, [1], reply, sentAtUs);
-      return allowed;
-    };
+    const inner = new StoreAsRedis(new MemoryRateLimitStore(10, clock));
+    const cache = new DenyCacheLayer(inner, 10, clock);
+    const rules: BucketRule[] = [{ algorithm: tokenBucket, capacity: 2, usPerToken: 1_000_000 }];
+    const query = queryOf(requestsOf(['rl:s:default:{ip:1}'], rules, [1]), true);
+    const decide = async (): Promise<boolean> => !deniedBy((await cache.take(query)).results);
     const results: boolean[] = [];
     for (let i = 0; i < 1_500; i++) {
-      results.push(decide());
+      results.push(await decide());
       clock.advanceUs(1_000); // 1,500 requests over 1.5 s: one token comes back, at 1 s
     }
     expect(results.filter(Boolean)).toHaveLength(3);
     expect(results.slice(0, 3)).toEqual([true, true, false]);
     expect(results[1_000]).toBe(true);
     // two allowed, the first denial, then the store again only once the token is nearly back
-    expect(storeCalls).toBeLessThanOrEqual(6);
-    store.onModuleDestroy();
+    expect(inner.calls).toBeLessThanOrEqual(6);
+    await cache.close();
   });
 
-  it('keeps at most maxKeys entries, forgetting the least recently denied', () => {
+  it('keeps at most maxKeys entries, forgetting the least recently denied', async () => {
     const clock = new FakeClock();
-    const cache = new DenyCache(2, clock);
-    const rules = [{ capacity: 1, usPerToken: 60_000_000 }];
-    const denial = [0, 60_000, 60_000];
-    for (const key of ['a', 'b', 'c']) cache.recordDenial([key], rules, [1], denial, clock.nowUs());
+    const rules: BucketRule[] = [{ algorithm: tokenBucket, capacity: 1, usPerToken: 60_000_000 }];
+    const denial: BucketReply = [0, 60_000, 60_000];
+    /** A store that denies as `denial` says while `denying`, else allows. */
+    let denying = true;
+    const inner: DecisionLayer = {
+      description: 'redis',
+      take: ({ requests }) =>
+        Promise.resolve({
+          results: requests.map(() => resultOf(denying ? denial : [0, 60_000, 0], 1)),
+          source: 'redis',
+        }),
+      refund: () => Promise.resolve(),
+      reset: () => Promise.resolve(),
+      resetIdentity: () => Promise.resolve(),
+      close: () => Promise.resolve(),
+    };
+    const cache = new DenyCacheLayer(inner, 2, clock);
+    const takeOf = (key: string) => cache.take(queryOf(requestsOf([key], rules, [1]), true));
+    for (const key of ['a', 'b', 'c']) await takeOf(key);
     expect(cache.size).toBe(2);
-    expect(cache.lookup(['a'], rules, [1])).toBeUndefined();
-    expect(cache.lookup(['c'], rules, [1])).toEqual([0, 59_999, 59_999]);
-    cache.forgetIdentity('', 'x');
+    // 'a' was forgotten: the store answers (and allows, so nothing is learned)
+    denying = false;
+    expect((await takeOf('a')).source).toBe('redis');
+    const c = await takeOf('c');
+    expect(c.source).toBe('deny-cache');
+    expect(repliesOf(c.results)).toEqual([[0, 59_999, 59_999]]);
+    await cache.resetIdentity('', 'x');
     expect(cache.size).toBe(2);
-    cache.forget(['b', 'c']);
+    await cache.reset(['b', 'c']);
     expect(cache.size).toBe(0);
   });
 });

@@ -1,6 +1,8 @@
 import fc from 'fast-check';
 import { MemoryRateLimitStore } from 'nest-redis-rate-limit';
+import { queryOf } from '../support/bucket-results.js';
 import { FakeClock } from '../support/fake-clock.js';
+import { exactUsPerToken, refillArbitrary, resolvedRule } from '../support/refill-arbitraries.js';
 
 /** Where the reference's float and the store's integer debts may round apart. */
 const BORDER_TOKENS = 1e-6;
@@ -46,18 +48,26 @@ const step = fc.record({
 
 const scenario = fc.record({
   capacity: fc.integer({ min: 1, max: 500 }),
-  usPerToken: fc.oneof(fc.integer({ min: 1, max: 1_000 }), fc.integer({ min: 1, max: 10_000_000 })),
+  refill: refillArbitrary(
+    fc.oneof(fc.integer({ min: 1, max: 1_000 }), fc.integer({ min: 1, max: 10_000_000 })),
+    1,
+    10_000_000,
+  ),
   steps: fc.array(step, { minLength: 1, maxLength: 60 }),
 });
 
 describe('MemoryRateLimitStore against a reference token bucket (property)', () => {
-  it('makes the same decisions as the reference model and never admits more than capacity plus refill', () => {
-    fc.assert(
-      fc.property(scenario, ({ capacity, usPerToken, steps }) => {
+  it('makes the same decisions as the reference model and never admits more than capacity plus refill', async () => {
+    await fc.assert(
+      fc.asyncProperty(scenario, async ({ capacity, refill, steps }) => {
+        // The store and the model judge by the resolved rate (whole µs per token, rounded up);
+        // the bound on admissions uses the exact rate, which the rounding may only undercut.
+        const rule = resolvedRule(capacity, refill);
+        const { usPerToken } = rule;
+        const exactUs = exactUsPerToken(refill);
         const clock = new FakeClock();
         const store = new MemoryRateLimitStore(10, clock);
         const reference = new ReferenceBucket(capacity, usPerToken);
-        const rule = { capacity, usPerToken };
         let elapsedUs = 0;
         let admitted = 0;
         try {
@@ -68,8 +78,8 @@ describe('MemoryRateLimitStore against a reference token bucket (property)', () 
             reference.advance(stepUs);
             elapsedUs += stepUs;
             const cost = Math.max(1, Math.round(costFraction * capacity));
-            const [, , retryAfterMs] = store.takeNow(['k'], [rule], [cost], consume);
-            const allowed = retryAfterMs === 0;
+            const { results } = await store.take(queryOf([{ key: 'k', rule, cost }], consume));
+            const allowed = results[0]!.retryAfterMs === 0;
             if (allowed !== reference.wouldAllow(cost) && !reference.isBorderline(cost)) {
               return false;
             }
@@ -77,11 +87,11 @@ describe('MemoryRateLimitStore against a reference token bucket (property)', () 
               reference.take(cost);
               admitted += cost;
             }
-            if (admitted > capacity + elapsedUs / usPerToken + BORDER_TOKENS) return false;
+            if (admitted > capacity + elapsedUs / exactUs + BORDER_TOKENS) return false;
           }
           return true;
         } finally {
-          store.onModuleDestroy();
+          await store.close();
         }
       }),
       { numRuns: 300 },

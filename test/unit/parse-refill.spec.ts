@@ -14,7 +14,7 @@ describe('parseRefill', () => {
     ['d', 86_400_000],
     ['day', 86_400_000],
   ])("reads '4/%s' as 4 tokens per %i ms", (unit, intervalMs) => {
-    expect(parseRefill(`4/${unit}`)).toEqual({ usPerToken: (intervalMs * 1000) / 4 });
+    expect(parseRefill(`4/${unit}` as Refill)).toEqual({ usPerToken: (intervalMs * 1000) / 4 });
   });
 
   it('reads a number as tokens per second', () => {
@@ -27,13 +27,13 @@ describe('parseRefill', () => {
   });
 
   it('accepts fractions and spaces around the parts', () => {
-    expect(parseRefill(' 1.5 / min ')).toEqual({ usPerToken: 40_000_000 });
+    expect(parseRefill(' 1.5 / min ' as Refill)).toEqual({ usPerToken: 40_000_000 });
   });
 
   it.each(['', '10', '10/', '/min', '10/week', '10/MIN', '0/min', '-1/min', '1e3/s', 'ten/s'])(
     'rejects %j naming the format, the units and the value',
     (refill) => {
-      const { problem } = parseRefill(refill) as { problem: string };
+      const { problem } = parseRefill(refill as Refill) as { problem: string };
       expect(problem).toContain("refill must look like '<n>/<unit>'");
       expect(problem).toContain('s|sec|second|m|min|minute|h|hour|d|day');
       expect(problem).toContain(`(got ${JSON.stringify(refill)})`);

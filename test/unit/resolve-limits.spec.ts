@@ -34,6 +34,29 @@ describe('resolveLimits', () => {
     expect(limit!.windowSeconds).toBe(2);
   });
 
+  it.each<[string, LimitOptions, number, number]>([
+    ["'3/s', capacity 3", { capacity: 3, refill: '3/s' }, 333_334, 1],
+    [
+      '{ tokens: 3, intervalMs: 1000 }, capacity 6',
+      { capacity: 6, refill: { tokens: 3, intervalMs: 1_000 } },
+      333_334,
+      2,
+    ],
+    ["'7/min', capacity 7", { capacity: 7, refill: '7/min' }, 8_571_429, 60],
+    ['3 tokens per second, capacity 3', { capacity: 3, refill: 3 }, 333_334, 1],
+  ])(
+    'keeps a fractional rate (%s) in whole microseconds per token, rounded up, and its window from the exact rate',
+    (_case, input, usPerToken, windowSeconds) => {
+      const [limit] = resolveLimits(input, WHERE);
+      expect(limit).toMatchObject({ usPerToken, windowSeconds });
+    },
+  );
+
+  it('keeps a rate whose token time is whole microseconds exact', () => {
+    const [limit] = resolveLimits({ capacity: 4, refill: '4/s' }, WHERE);
+    expect(limit).toMatchObject({ usPerToken: 250_000, windowSeconds: 1 });
+  });
+
   it('keeps the order of several limits and resolves keyBy to a function', () => {
     const limits = resolveLimits(
       [
@@ -144,7 +167,7 @@ describe('resolveLimits', () => {
       ]),
     );
     try {
-      resolveLimits(input, WHERE);
+      resolveLimits(input as LimitOptions[], WHERE);
     } catch (error) {
       const { message } = error as Error;
       expect(message.startsWith(`${WHERE}:\n  - [0].capacity`)).toBe(true);

@@ -1,3 +1,4 @@
+import type { Redis } from 'ioredis';
 import { RateLimitConfigError, type RateLimitModuleOptions } from 'nest-redis-rate-limit';
 import { resolveModuleOptions } from '../../lib/options/resolve-module-options.js';
 
@@ -42,10 +43,19 @@ describe('resolveModuleOptions', () => {
   });
 
   it('accepts a redis URL, ioredis options and a client-like object', () => {
-    expect(resolveModuleOptions({ redis: 'redis://127.0.0.1:6379' }).redis).toBe(
-      'redis://127.0.0.1:6379',
-    );
-    expect(resolveModuleOptions({ redis: { port: 6380 } }).redis).toEqual({ port: 6380 });
+    expect(resolveModuleOptions({ redis: 'redis://127.0.0.1:6379' }).redis).toEqual({
+      kind: 'url',
+      url: 'redis://127.0.0.1:6379',
+    });
+    expect(resolveModuleOptions({ redis: { port: 6380 } }).redis).toEqual({
+      kind: 'options',
+      options: { port: 6380 },
+    });
+    const client = { defineCommand: () => undefined, status: 'wait' };
+    const { redis } = resolveModuleOptions({ redis: client as unknown as Redis });
+    expect(redis).toEqual({ kind: 'client', client });
+    // the user's own client, never a copy
+    expect(redis?.kind === 'client' && redis.client).toBe(client);
   });
 
   it.each<[string, Record<string, unknown>, string]>([
@@ -98,7 +108,7 @@ describe('resolveModuleOptions', () => {
     expect(problemsOf({ timeoutMs: -1, failureStrategy: 'x', headers: 1 })).toEqual([
       `failureStrategy must be 'open', 'closed' or 'local' (got "x")`,
       'timeoutMs must be a positive integer (got -1)',
-      'headers must be a boolean',
+      'headers must be a boolean (got 1)',
     ]);
   });
 });

@@ -5,6 +5,8 @@ export interface IdentityStats {
   undecided: number;
   /** Counts of other statuses ('500') and transport errors ('ECONNRESET'). */
   other: Record<string, number>;
+  /** Requests sent again after a reset of a reused keep-alive socket before any reply. */
+  resent: number;
   firstSent: number;
   lastSent: number;
   firstReply: number;

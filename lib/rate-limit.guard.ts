@@ -1,23 +1,51 @@
-import { type CanActivate, type ExecutionContext, Injectable } from '@nestjs/common';
+import { type CanActivate, type ExecutionContext, Injectable, Logger } from '@nestjs/common';
 import { HttpAdapterHost, Reflector } from '@nestjs/core';
 import type { RateLimitDecision } from './decision/rate-limit-decision.interface.js';
 import { LimitsMetadata, SkipMetadata } from './decorators/rate-limit.decorator.js';
 import { bucketRequests, planLimits, planRoute, type RoutePlan } from './guard/route-plan.js';
 import { RequestInputs } from './guard/request-inputs.js';
 import { rateLimitHeader, retryAfterSeconds } from './http/rate-limit-headers.js';
-import { RateLimitUnavailableException } from './http/rate-limit-unavailable.exception.js';
-import { TooManyRequestsException } from './http/too-many-requests.exception.js';
+import { readsUser } from './keys/identity-resolver.js';
 import { FAIL_CLOSED_RETRY_AFTER_MS } from './options/defaults.js';
+import { RATE_LIMIT_LOG_CONTEXT } from './rate-limit.constants.js';
 import { RateLimitEngine } from './rate-limit.engine.js';
+import { isRootField } from './transports/graphql.transport.js';
+import { defaultTransports } from './transports/index.js';
+import type { RateLimitTransport, TrustProxy } from './transports/transport.interface.js';
 
 type Handler = (...args: unknown[]) => unknown;
 type ControllerClass = abstract new (...args: never[]) => unknown;
 
 /**
+ * The calls already judged, by their arguments array: Nest runs every guard of one call (global,
+ * controller, handler) with the same arguments, so a guard bound several times charges once.
+ */
+const JUDGED = new WeakSet<object>();
+
+/** Calls whose limits wait for the user the app's own guards attach: finished by the interceptor. */
+const DEFERRED = new WeakMap<object, (context: ExecutionContext) => Promise<void>>();
+
+/**
+ * Finishes a call the guard deferred (a limit keyed by a user no guard had attached yet); called
+ * by RateLimitInterceptor, which runs after every guard.
+ */
+export async function finishDeferred(context: ExecutionContext): Promise<void> {
+  const args = context.getArgs();
+  const finish = DEFERRED.get(args);
+  if (finish === undefined) return;
+  DEFERRED.delete(args);
+  await finish(context);
+}
+
+/**
  * Enforces the limits of `@RateLimit` (the handler's over the controller's, else the module's
- * `defaultLimit`) on HTTP routes, Express or Fastify. Registered globally by default; with
- * `global: false`, use it with `@UseGuards(RateLimitGuard)`. Other contexts (RPC, websockets)
- * pass untouched: use RateLimitService there.
+ * `defaultLimit`) on every transport Nest runs guards for: HTTP routes (Express, Fastify),
+ * GraphQL resolvers (Apollo, Mercurius), WebSocket gateways (socket.io, ws) and microservice
+ * handlers. Registered globally by default; with `global: false`, use it with
+ * `@UseGuards(RateLimitGuard)`. However often it is bound to one call, it charges once.
+ *
+ * Extension points, each `protected`: `transportFor` (a custom transport), `getTracker` (one
+ * identity for every limit of a call), `throwRateLimited` (your own error). See the README.
  *
  * @publicApi
  */
@@ -25,36 +53,121 @@ type ControllerClass = abstract new (...args: never[]) => unknown;
 export class RateLimitGuard implements CanActivate {
   private readonly plans = new WeakMap<ControllerClass, Map<Handler, RoutePlan | null>>();
   private readonly inputs: RequestInputs;
+  private readonly transports: Map<string, RateLimitTransport>;
+  private readonly logger = new Logger(RATE_LIMIT_LOG_CONTEXT);
+  private readonly loggedFallbacks = new Set<string>();
 
   constructor(
     protected readonly reflector: Reflector,
     protected readonly engine: RateLimitEngine,
     protected readonly adapterHost: HttpAdapterHost,
   ) {
-    this.inputs = new RequestInputs(engine.options);
+    this.transports = defaultTransports(adapterHost);
+    this.inputs = new RequestInputs({
+      ipv6Subnet: engine.options.ipv6Subnet,
+      requestOf: (context) => this.requestOf(context),
+    });
   }
 
   async canActivate(context: ExecutionContext): Promise<boolean> {
-    if (context.getType() !== 'http') return true;
+    const transport = this.transportFor(context);
+    if (transport === undefined) return true;
+    const args = context.getArgs();
+    if (JUDGED.has(args)) return true;
+    JUDGED.add(args);
     const routePlan = this.planFor(context);
     if (routePlan === null) return true;
+    await this.enforce(routePlan, context, transport, true);
+    return true;
+  }
+
+  /**
+   * The transport of a context: its request, headers and errors. Override to serve a context
+   * type of your own; undefined lets the call through unlimited.
+   *
+   * @example
+   * ```ts
+   * protected override transportFor(context: ExecutionContext) {
+   *   return context.getType<string>() === 'kafka' ? myKafkaTransport : super.transportFor(context);
+   * }
+   * ```
+   */
+  protected transportFor(context: ExecutionContext): RateLimitTransport | undefined {
+    return this.transports.get(context.getType<string>());
+  }
+
+  /**
+   * One identity for every limit of the call, overriding their `keyBy`; undefined (the default):
+   * each limit's own `keyBy`.
+   *
+   * @example
+   * ```ts
+   * protected override getTracker(context: ExecutionContext) {
+   *   return context.switchToHttp().getRequest().headers['x-tenant-id'];
+   * }
+   * ```
+   */
+  protected getTracker(
+    _context: ExecutionContext,
+  ): string | undefined | Promise<string | undefined> {
+    return undefined;
+  }
+
+  /**
+   * Refuses a denied call: by default the transport's error (HTTP 429 TooManyRequestsException,
+   * a GraphQL error, a WsException, an RpcException). Headers are set before it is called.
+   *
+   * @example
+   * ```ts
+   * protected override async throwRateLimited(context: ExecutionContext, decision: RateLimitDecision) {
+   *   throw new HttpException({ error: 'slow down' }, 429);
+   * }
+   * ```
+   */
+  protected async throwRateLimited(
+    context: ExecutionContext,
+    decision: RateLimitDecision,
+  ): Promise<never> {
+    const transport = this.transportFor(context);
+    const retryAfter = retryAfterSeconds(decision.retryAfterMs) ?? -1;
+    throw transport === undefined
+      ? new Error('Too Many Requests')
+      : await transport.rateLimited(decision, retryAfter);
+  }
+
+  private async enforce(
+    routePlan: RoutePlan,
+    context: ExecutionContext,
+    transport: RateLimitTransport,
+    mayDefer: boolean,
+  ): Promise<void> {
     const plan = routePlan.conditional ? await this.applicable(routePlan, context) : routePlan;
-    if (plan.limits.length === 0) return true;
-    const [identities, costs] = await Promise.all([
-      this.identities(plan, context),
-      Promise.all(plan.limits.map(({ limit }) => this.inputs.cost(limit, context))),
-    ]);
+    if (plan.limits.length === 0) return;
+    const tracker = await this.getTracker(context);
+    const identities = tracker === undefined ? await this.identities(plan, context) : undefined;
+    const missing = identities?.some((identity) => identity === undefined) ?? false;
+    if (missing && mayDefer && transport.hasUsers && this.waitsForUser(plan, identities ?? [])) {
+      DEFERRED.set(context.getArgs(), (later) => this.enforce(routePlan, later, transport, false));
+      return;
+    }
+    const known =
+      tracker !== undefined
+        ? plan.limits.map(() => tracker)
+        : await this.withFallback(plan, identities ?? [], context, transport);
+    const costs = await Promise.all(
+      plan.limits.map(({ limit }) => this.inputs.cost(limit, context)),
+    );
     const decision = await this.engine.decide(plan.names, {
-      requests: bucketRequests(plan, identities, costs),
+      requests: bucketRequests(plan, known, costs),
       mode: 'consume',
       failureStrategy: plan.failureStrategy,
     });
-    return this.answer(decision, plan, context);
+    await this.answer(decision, plan, context, transport);
   }
 
   /** Each limit's identity; an identity shared by several limits is resolved once. */
-  private identities(plan: RoutePlan, context: ExecutionContext): Promise<string[]> {
-    const resolved = new Map<unknown, string | Promise<string>>();
+  private identities(plan: RoutePlan, context: ExecutionContext): Promise<(string | undefined)[]> {
+    const resolved = new Map<unknown, Promise<string | undefined>>();
     return Promise.all(
       plan.limits.map(({ identity }) => {
         let value = resolved.get(identity);
@@ -67,26 +180,70 @@ export class RateLimitGuard implements CanActivate {
     );
   }
 
-  private answer(decision: RateLimitDecision, plan: RoutePlan, context: ExecutionContext): true {
-    const response: unknown = context.switchToHttp().getResponse();
-    const adapter = this.adapterHost.httpAdapter;
+  /** Whether every missing identity is one the app's own guards may still attach. */
+  private waitsForUser(plan: RoutePlan, identities: readonly (string | undefined)[]): boolean {
+    return plan.limits.every(
+      ({ identity }, i) => identities[i] !== undefined || readsUser(identity),
+    );
+  }
+
+  /**
+   * A missing identity falls back to the IP (logged once per route); where the transport has
+   * neither, the limit cannot be enforced there: an error naming the handler, never a pass.
+   */
+  private async withFallback(
+    plan: RoutePlan,
+    identities: readonly (string | undefined)[],
+    context: ExecutionContext,
+    transport: RateLimitTransport,
+  ): Promise<string[]> {
+    const route = `${context.getClass().name}.${context.getHandler().name}`;
+    const known: string[] = [];
+    for (const [i, { limit, identity }] of plan.limits.entries()) {
+      const own = identities[i];
+      if (own !== undefined) {
+        known.push(own);
+        continue;
+      }
+      const ip = readsUser(identity) && !transport.hasUsers ? undefined : this.inputs.ip(context);
+      if (ip === undefined) {
+        throw await transport.misconfigured(
+          `@RateLimit on ${route}: limit '${limit.name}' cannot derive an identity in a ${transport.type} context ` +
+            `(${readsUser(identity) ? 'no user is attached there' : 'the transport has no client address'}); ` +
+            `give it keyBy: a function of the context that returns the caller's identity`,
+        );
+      }
+      if (!this.loggedFallbacks.has(route)) {
+        this.loggedFallbacks.add(route);
+        this.logger.warn(
+          `${route}: limit '${limit.name}' found no user on the request after the app's guards; limiting by IP`,
+        );
+      }
+      known.push(ip);
+    }
+    return known;
+  }
+
+  private async answer(
+    decision: RateLimitDecision,
+    plan: RoutePlan,
+    context: ExecutionContext,
+    transport: RateLimitTransport,
+  ): Promise<void> {
     if (decision.storeError !== undefined && decision.failureStrategy !== 'local') {
-      if (decision.allowed) return true;
-      adapter.setHeader(
-        response,
-        'Retry-After',
-        String(retryAfterSeconds(FAIL_CLOSED_RETRY_AFTER_MS)),
-      );
-      throw new RateLimitUnavailableException(decision.storeError);
+      if (decision.allowed) return;
+      const retryAfter = retryAfterSeconds(FAIL_CLOSED_RETRY_AFTER_MS) ?? 1;
+      transport.setHeader(context, 'Retry-After', String(retryAfter));
+      throw await transport.unavailable(decision, retryAfter);
     }
     if (this.engine.options.headers) {
-      adapter.setHeader(response, 'RateLimit-Policy', plan.policy);
-      adapter.setHeader(response, 'RateLimit', rateLimitHeader(decision.limits));
+      transport.setHeader(context, 'RateLimit-Policy', plan.policy);
+      transport.setHeader(context, 'RateLimit', rateLimitHeader(decision.limits));
     }
-    if (decision.allowed) return true;
+    if (decision.allowed) return;
     const retryAfter = retryAfterSeconds(decision.retryAfterMs);
-    if (retryAfter !== undefined) adapter.setHeader(response, 'Retry-After', String(retryAfter));
-    throw new TooManyRequestsException(retryAfter ?? -1);
+    if (retryAfter !== undefined) transport.setHeader(context, 'Retry-After', String(retryAfter));
+    await this.throwRateLimited(context, decision);
   }
 
   private async applicable(plan: RoutePlan, context: ExecutionContext): Promise<RoutePlan> {
@@ -94,6 +251,24 @@ export class RateLimitGuard implements CanActivate {
       plan.limits.map(({ limit }) => this.inputs.applies(limit, context)),
     );
     return planLimits(plan.limits.filter((_, i) => applies[i]));
+  }
+
+  private requestOf(context: ExecutionContext) {
+    const transport = this.transportFor(context) ?? this.transports.get('http')!;
+    this.trust ??= { proxy: this.trustProxy() };
+    return transport.request(context, this.trust.proxy);
+  }
+
+  /** Read once, at the first call: the HTTP app is configured by then. */
+  private trust: { readonly proxy: TrustProxy | undefined } | undefined;
+
+  /** Express's compiled `trust proxy` setting, for transports that read forwarded headers. */
+  private trustProxy(): TrustProxy | undefined {
+    const adapter = this.adapterHost.httpAdapter;
+    if (adapter?.getType() !== 'express') return undefined;
+    const app = adapter.getInstance<{ get(setting: string): unknown }>();
+    const trust = app.get('trust proxy fn');
+    return typeof trust === 'function' ? (trust as TrustProxy) : undefined;
   }
 
   private planFor(context: ExecutionContext): RoutePlan | null {
@@ -106,18 +281,26 @@ export class RateLimitGuard implements CanActivate {
     }
     let plan = byHandler.get(handler);
     if (plan === undefined) {
-      plan = this.buildPlan(controller, handler);
+      plan = this.buildPlan(controller, handler, context);
       byHandler.set(handler, plan);
     }
     return plan;
   }
 
-  private buildPlan(controller: ControllerClass, handler: Handler): RoutePlan | null {
+  private buildPlan(
+    controller: ControllerClass,
+    handler: Handler,
+    context: ExecutionContext,
+  ): RoutePlan | null {
     const targets = [handler, controller];
     if (this.reflector.getAllAndOverride(SkipMetadata, targets) === true) return null;
-    const limits =
-      this.reflector.getAllAndOverride(LimitsMetadata, targets) ??
-      this.engine.options.defaultLimits;
+    // A GraphQL field resolver is limited only by its own @RateLimit: a class's limits and the
+    // module's default are for the operations (root fields).
+    const fieldResolver = context.getType<string>() === 'graphql' && !isRootField(context);
+    const limits = fieldResolver
+      ? this.reflector.get(LimitsMetadata, handler)
+      : (this.reflector.getAllAndOverride(LimitsMetadata, targets) ??
+        this.engine.options.defaultLimits);
     if (limits === undefined) return null;
     return planRoute(limits, `${controller.name}.${handler.name}`, this.engine.options);
   }

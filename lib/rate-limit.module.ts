@@ -1,9 +1,11 @@
 import { type DynamicModule, Module } from '@nestjs/common';
+import { APP_INTERCEPTOR } from '@nestjs/core';
 import type { RateLimitModuleFactoryOptions } from './options/rate-limit-module-options.interface.js';
 import { resolveModuleOptions } from './options/resolve-module-options.js';
 import { RESOLVED_RATE_LIMIT_OPTIONS } from './rate-limit.constants.js';
 import { RateLimitEngine } from './rate-limit.engine.js';
 import { RateLimitGuard } from './rate-limit.guard.js';
+import { RateLimitInterceptor } from './rate-limit.interceptor.js';
 import {
   RATE_LIMIT_MODULE_OPTIONS,
   type RATE_LIMIT_OPTIONS_TYPE,
@@ -38,6 +40,8 @@ import { RateLimitStore } from './stores/rate-limit-store.interface.js';
     },
     RateLimitService,
     RateLimitGuard,
+    // Always: it finishes what the guard defers, however the guard is bound.
+    { provide: APP_INTERCEPTOR, useClass: RateLimitInterceptor },
   ],
   exports: [RateLimitService, RateLimitGuard, RateLimitStore, RateLimitEngine],
 })

@@ -31,7 +31,7 @@ type LimitsArgument = LimitOptions | readonly LimitOptions[];
  */
 @Injectable()
 export class RateLimitService {
-  private readonly plans = new WeakMap<object, RoutePlan>();
+  private readonly plans = new WeakMap<object, ServicePlan>();
 
   constructor(private readonly engine: RateLimitEngine) {}
 
@@ -69,6 +69,7 @@ export class RateLimitService {
     try {
       const identity = toBucketIdentity(checkKey(key, method));
       const plan = this.plan(limits, method);
+      if (plan.needsRequest) refuseRequestFunctions(plan, method, cost);
       if (cost !== undefined && (typeof cost !== 'number' || !Number.isFinite(cost) || cost < 0)) {
         throw new RateLimitConfigError(`RateLimitService.${method}`, [
           `cost must be a finite number >= 0 (got ${String(cost)})`,
@@ -90,27 +91,41 @@ export class RateLimitService {
   }
 
   /** Everything about a limits argument that does not depend on the call, worked out once. */
-  private plan(limits: LimitsArgument, method: string): RoutePlan {
+  private plan(limits: LimitsArgument, method: string): ServicePlan {
     const cacheable = typeof limits === 'object' && limits !== null;
     const cached = cacheable ? this.plans.get(limits) : undefined;
     if (cached !== undefined) return cached;
-    const where = `RateLimitService.${method}`;
-    const resolved = resolveLimits(limits, where);
-    const problems = resolved.flatMap((limit) => [
-      ...(method !== 'reset' && typeof limit.cost === 'function'
-        ? [
-            `limit '${limit.name}': a cost function needs a request; pass cost to ${method}() instead`,
-          ]
-        : []),
-      ...(limit.when !== undefined
-        ? [`limit '${limit.name}': when needs a request; call the service only when it applies`]
-        : []),
-    ]);
-    if (problems.length > 0) throw new RateLimitConfigError(where, problems);
-    const plan = planRoute(resolved, SERVICE_SCOPE, this.engine.options);
+    const resolved = resolveLimits(limits, `RateLimitService.${method}`);
+    const plan: ServicePlan = {
+      ...planRoute(resolved, SERVICE_SCOPE, this.engine.options),
+      needsRequest: resolved.some(
+        (limit) => typeof limit.cost === 'function' || limit.when !== undefined,
+      ),
+    };
     if (cacheable) this.plans.set(deepFreeze(limits), plan);
     return plan;
   }
+}
+
+interface ServicePlan extends RoutePlan {
+  /** Some limit has a cost function or `when`, which need a request. */
+  readonly needsRequest: boolean;
+}
+
+/**
+ * A service call has no request: a limit's `when` cannot be asked, nor its cost function unless
+ * the call gives a cost. A reset needs neither.
+ */
+function refuseRequestFunctions(plan: RoutePlan, method: string, cost: number | undefined): void {
+  const problems = plan.limits.flatMap(({ limit }) => [
+    ...(cost === undefined && typeof limit.cost === 'function'
+      ? [`limit '${limit.name}': a cost function needs a request; pass cost to ${method}() instead`]
+      : []),
+    ...(limit.when !== undefined
+      ? [`limit '${limit.name}': when needs a request; call the service only when it applies`]
+      : []),
+  ]);
+  if (problems.length > 0) throw new RateLimitConfigError(`RateLimitService.${method}`, problems);
 }
 
 /** A limit's own cost; a cost function never reaches here (plan() refuses it). */

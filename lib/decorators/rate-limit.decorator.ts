@@ -40,8 +40,7 @@ export function RateLimit(
     // Decorators apply bottom-up: one applied earlier sits below this one in the source.
     const holder: object = descriptor?.value ?? target;
     const below = Reflect.getOwnMetadata(LimitsMetadata.KEY, holder) as
-      | readonly ResolvedLimit[]
-      | undefined;
+      readonly ResolvedLimit[] | undefined;
     const limits = below === undefined ? mine : combine(where, mine, below);
     LimitsMetadata(limits)(target, propertyKey!, descriptor!);
   };

@@ -23,15 +23,21 @@ export class RequestInputs {
 
   constructor(private readonly settings: IdentitySettings) {}
 
-  identity(resolver: IdentityResolver, context: ExecutionContext): string | Promise<string> {
+  /** The identity, or undefined when the request has none for this resolver (yet). */
+  async identity(
+    resolver: IdentityResolver,
+    context: ExecutionContext,
+  ): Promise<string | undefined> {
     try {
-      const identity = resolver(context, this.settings);
-      return typeof identity === 'string'
-        ? identity
-        : identity.catch((error: unknown) => this.identityFailed(error, context));
+      return await resolver(context, this.settings);
     } catch (error) {
       return this.identityFailed(error, context);
     }
+  }
+
+  /** The IP identity, for limits whose own identity the request does not have. */
+  ip(context: ExecutionContext): string | undefined {
+    return ipIdentity(context, this.settings);
   }
 
   async cost(limit: ResolvedLimit, context: ExecutionContext): Promise<number> {
@@ -57,7 +63,7 @@ export class RequestInputs {
     }
   }
 
-  private identityFailed(error: unknown, context: ExecutionContext): string {
+  private identityFailed(error: unknown, context: ExecutionContext): string | undefined {
     if (error instanceof InvalidApiKeyHeaderException) throw error;
     this.log.error(() => `keyBy failed: ${describeError(error)}; limiting by IP instead`);
     return ipIdentity(context, this.settings);

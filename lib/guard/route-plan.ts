@@ -62,7 +62,11 @@ export function bucketRequests(
   costs: readonly number[],
 ): BucketRequest[] {
   return plan.limits.map(({ limit, keyHead }, i) => {
-    const request = { key: bucketKey(keyHead, identities[i] ?? ''), rule: limit, cost: costs[i] ?? 0 };
+    const request = {
+      key: bucketKey(keyHead, identities[i] ?? ''),
+      rule: limit,
+      cost: costs[i] ?? 0,
+    };
     return plan.leases && limit.lease !== undefined ? { ...request, lease: limit.lease } : request;
   });
 }

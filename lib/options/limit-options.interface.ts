@@ -36,7 +36,8 @@ export type KeyBy =
 export type FailureStrategy = 'open' | 'closed' | 'local';
 
 /** Units of a refill string: `'100/min'`. */
-export type RefillUnit = 's' | 'sec' | 'second' | 'm' | 'min' | 'minute' | 'h' | 'hour' | 'd' | 'day';
+export type RefillUnit =
+  's' | 'sec' | 'second' | 'm' | 'min' | 'minute' | 'h' | 'hour' | 'd' | 'day';
 
 /**
  * Refill rate: a number is tokens per second; a string is `'<n>/<unit>'` with unit one of

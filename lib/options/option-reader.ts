@@ -27,7 +27,14 @@ export class OptionReader {
 
   oneOf<T extends string>(path: string, value: unknown, choices: readonly T[]): T {
     if ((choices as readonly unknown[]).includes(value)) return value as T;
-    this.fail(path, `must be ${choices.map((choice) => `'${choice}'`).join(', ').replace(/, ([^,]*)$/, ' or $1')}`, value);
+    this.fail(
+      path,
+      `must be ${choices
+        .map((choice) => `'${choice}'`)
+        .join(', ')
+        .replace(/, ([^,]*)$/, ' or $1')}`,
+      value,
+    );
     return choices[0]!;
   }
 
@@ -38,7 +45,11 @@ export class OptionReader {
   }
 
   /** An object's fields as unknowns, or undefined (with a problem) when it is not an object. */
-  object(path: string, value: unknown, rule: string): Readonly<Record<string, unknown>> | undefined {
+  object(
+    path: string,
+    value: unknown,
+    rule: string,
+  ): Readonly<Record<string, unknown>> | undefined {
     if (typeof value === 'object' && value !== null && !Array.isArray(value)) {
       return value as Readonly<Record<string, unknown>>;
     }

@@ -34,7 +34,9 @@ export function resolveLimits(
     const result = resolveLimit(limit, path, read);
     if (result === undefined || read.problems.length > before) return;
     if (seenNames.has(result.name)) {
-      read.problems.push(`${path}name '${result.name}' is used by two limits; names must be unique`);
+      read.problems.push(
+        `${path}name '${result.name}' is used by two limits; names must be unique`,
+      );
     }
     seenNames.add(result.name);
     resolved.push(result);
@@ -74,9 +76,14 @@ function resolveLimit(input: unknown, path: string, read: OptionReader): Resolve
   // Named, since an absurd cost is the one mistake that reads fine in a list of limits.
   const costField = `${path}cost of limit '${name}'`;
   if (typeof cost === 'number') {
-    if (!Number.isFinite(cost) || cost < 0) read.fail(costField, 'must be a finite number >= 0', cost);
+    if (!Number.isFinite(cost) || cost < 0)
+      read.fail(costField, 'must be a finite number >= 0', cost);
     else if (capacityValid && cost > capacity) {
-      read.fail(costField, `must not exceed capacity ${capacity}, or no request could ever pass`, cost);
+      read.fail(
+        costField,
+        `must not exceed capacity ${capacity}, or no request could ever pass`,
+        cost,
+      );
     }
   } else if (typeof cost !== 'function') {
     read.fail(costField, 'must be a number or a function of the request', cost);

@@ -45,7 +45,8 @@ export function resolveModuleOptions(options: RateLimitModuleOptions = {}): Reso
     'must be an integer from 0 to 60000',
   );
   const identity = toIdentityResolver(input.keyBy ?? defaults.keyBy);
-  if (identity === null) read.fail('keyBy', "must be 'ip', 'user', 'apiKey' or a function", input.keyBy);
+  if (identity === null)
+    read.fail('keyBy', "must be 'ip', 'user', 'apiKey' or a function", input.keyBy);
   const headers = read.boolean('headers', input.headers ?? defaults.headers);
   const ipv6Subnet = read.integer(
     'ipv6Subnet',
@@ -86,7 +87,9 @@ function parseRedis(value: unknown, read: OptionReader): RedisConnection | undef
   if (value === undefined) return undefined;
   if (typeof value === 'string') {
     if (/^rediss?:\/\//.test(value)) return { kind: 'url', url: value };
-    read.problems.push('redis must be a redis:// or rediss:// URL (got a string without that scheme)');
+    read.problems.push(
+      'redis must be a redis:// or rediss:// URL (got a string without that scheme)',
+    );
     return undefined;
   }
   if (typeof value !== 'object' || value === null) {
@@ -115,7 +118,10 @@ function parseCircuitBreaker(value: unknown, read: OptionReader): CircuitBreaker
       'circuitBreaker.failureThreshold',
       fields.failureThreshold ?? defaults.failureThreshold,
     ),
-    cooldownMs: read.positiveInteger('circuitBreaker.cooldownMs', fields.cooldownMs ?? defaults.cooldownMs),
+    cooldownMs: read.positiveInteger(
+      'circuitBreaker.cooldownMs',
+      fields.cooldownMs ?? defaults.cooldownMs,
+    ),
   });
 }
 
@@ -130,7 +136,10 @@ function parseDenyCache(value: unknown, read: OptionReader): ResolvedModuleOptio
   });
 }
 
-function parseDefaultLimits(value: unknown, read: OptionReader): readonly ResolvedLimit[] | undefined {
+function parseDefaultLimits(
+  value: unknown,
+  read: OptionReader,
+): readonly ResolvedLimit[] | undefined {
   if (value === undefined) return undefined;
   try {
     return resolveLimits(value as LimitOptions | LimitOptions[], `${WHERE}.defaultLimit`);

@@ -4,7 +4,11 @@ import { type Clock, systemClock } from '../clock.js';
 import { RateLimitStoreError } from '../errors/rate-limit-store.error.js';
 import { RATE_LIMIT_LOG_CONTEXT } from '../rate-limit.constants.js';
 import type { RateLimitStore } from '../stores/rate-limit-store.interface.js';
-import { CircuitBreaker, type CircuitBreakerSettings, type CircuitState } from './circuit-breaker.js';
+import {
+  CircuitBreaker,
+  type CircuitBreakerSettings,
+  type CircuitState,
+} from './circuit-breaker.js';
 import type { DecisionLayer, Take, TakeQuery } from './decision-layer.interface.js';
 
 /**

@@ -9,13 +9,7 @@ import type { FailureStrategy } from '../options/limit-options.interface.js';
  * @publicApi
  */
 export type DecisionSource =
-  | 'redis'
-  | 'memory'
-  | 'deny-cache'
-  | 'lease'
-  | 'fail-open'
-  | 'fail-closed'
-  | 'local';
+  'redis' | 'memory' | 'deny-cache' | 'lease' | 'fail-open' | 'fail-closed' | 'local';
 
 /** One decision's question: its buckets, whether it writes, and what to do if the store fails. */
 export interface TakeQuery {

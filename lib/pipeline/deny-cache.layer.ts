@@ -1,8 +1,4 @@
-import type {
-  Algorithm,
-  BucketRequest,
-  BucketResult,
-} from '../algorithms/algorithm.interface.js';
+import type { Algorithm, BucketRequest, BucketResult } from '../algorithms/algorithm.interface.js';
 import { type Clock, systemClock } from '../clock.js';
 import { isKeyOf } from '../keys/bucket-key.js';
 import type { DecisionLayer, Take, TakeQuery } from './decision-layer.interface.js';

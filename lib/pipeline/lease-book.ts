@@ -34,7 +34,8 @@ export class LeaseBook {
     const found: Lease[] = [];
     for (const { key, cost } of requests) {
       const lease = this.leases.get(key);
-      if (lease === undefined || lease.expiresAtMs <= nowMs || lease.tokens < cost) return undefined;
+      if (lease === undefined || lease.expiresAtMs <= nowMs || lease.tokens < cost)
+        return undefined;
       found.push(lease);
     }
     return found.map((lease, i) => {

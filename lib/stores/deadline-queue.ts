@@ -34,7 +34,8 @@ export class DeadlineQueue {
           if (this.pending.delete(entry)) resolve(value);
         },
         (error: unknown) => {
-          if (this.pending.delete(entry)) reject(error instanceof Error ? error : new Error(String(error)));
+          if (this.pending.delete(entry))
+            reject(error instanceof Error ? error : new Error(String(error)));
         },
       );
     });

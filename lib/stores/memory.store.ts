@@ -49,7 +49,8 @@ export class MemoryRateLimitStore implements RateLimitStore {
     const nowUs = this.clock.nowUs();
     for (const { key, rule, cost } of requests) {
       const settled = rule.algorithm.refund(this.live(key, nowUs), rule, cost, nowUs);
-      if (settled.write !== undefined) this.write(key, settled.write.state, settled.write.expiresAtUs);
+      if (settled.write !== undefined)
+        this.write(key, settled.write.state, settled.write.expiresAtUs);
     }
     return Promise.resolve();
   }
@@ -96,7 +97,8 @@ export class MemoryRateLimitStore implements RateLimitStore {
         mode === 'lease' ? (extra ?? 0) : 0,
         nowUs,
       );
-      if (settled.write !== undefined) this.write(key, settled.write.state, settled.write.expiresAtUs);
+      if (settled.write !== undefined)
+        this.write(key, settled.write.state, settled.write.expiresAtUs);
       return settled.result;
     });
   }

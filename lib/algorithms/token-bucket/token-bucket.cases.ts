@@ -247,10 +247,6 @@ export const TOKEN_BUCKET_CASES: readonly TokenBucketCase[] = [
   {
     name: 'a fractional rate as { tokens: 3, intervalMs: 1000 } with capacity 6 takes a burst of 6',
     buckets: [{ capacity: 6, usPerToken: THIRD_OF_SECOND_US }],
-    steps: [
-      peek([1], [[6, 0, 0]]),
-      take([6], [[0, 2_001, 0]]),
-      take([1], [[0, 2_001, 334]]),
-    ],
+    steps: [peek([1], [[6, 0, 0]]), take([6], [[0, 2_001, 0]]), take([1], [[0, 2_001, 334]])],
   },
 ];

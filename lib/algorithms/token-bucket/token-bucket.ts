@@ -83,7 +83,8 @@ export const tokenBucket: Algorithm<number, TokenBucketCheck> = {
     let debtUs = 0;
     let change: Settled<number>['write'];
     if (fullAtUs !== undefined) {
-      debtUs = Math.min(fullAtUs - nowUs, rule.capacity * rule.usPerToken) - tokens * rule.usPerToken;
+      debtUs =
+        Math.min(fullAtUs - nowUs, rule.capacity * rule.usPerToken) - tokens * rule.usPerToken;
       if (debtUs <= 0) {
         debtUs = 0;
         change = { state: undefined, expiresAtUs: nowUs };

@@ -17,10 +17,19 @@ type Handler = (...args: unknown[]) => unknown;
 type ControllerClass = abstract new (...args: never[]) => unknown;
 
 /**
- * The calls already judged, by their arguments array: Nest runs every guard of one call (global,
- * controller, handler) with the same arguments, so a guard bound several times charges once.
+ * The calls already judged: Nest runs every guard of one call (global, controller, handler)
+ * with the same arguments, so a guard bound several times charges once.
  */
 const JUDGED = new WeakSet<object>();
+
+/**
+ * What identifies one call to both its guards and its interceptors: the HTTP request (Nest's
+ * router hands them separate arguments arrays), else the arguments array they share.
+ */
+function callOf(context: ExecutionContext): object {
+  const request: unknown = context.getType() === 'http' ? context.getArgByIndex(0) : undefined;
+  return typeof request === 'object' && request !== null ? request : context.getArgs();
+}
 
 /** Calls whose limits wait for the user the app's own guards attach: finished by the interceptor. */
 const DEFERRED = new WeakMap<object, (context: ExecutionContext) => Promise<void>>();
@@ -30,10 +39,10 @@ const DEFERRED = new WeakMap<object, (context: ExecutionContext) => Promise<void
  * by RateLimitInterceptor, which runs after every guard.
  */
 export async function finishDeferred(context: ExecutionContext): Promise<void> {
-  const args = context.getArgs();
-  const finish = DEFERRED.get(args);
+  const call = callOf(context);
+  const finish = DEFERRED.get(call);
   if (finish === undefined) return;
-  DEFERRED.delete(args);
+  DEFERRED.delete(call);
   await finish(context);
 }
 
@@ -72,9 +81,9 @@ export class RateLimitGuard implements CanActivate {
   async canActivate(context: ExecutionContext): Promise<boolean> {
     const transport = this.transportFor(context);
     if (transport === undefined) return true;
-    const args = context.getArgs();
-    if (JUDGED.has(args)) return true;
-    JUDGED.add(args);
+    const call = callOf(context);
+    if (JUDGED.has(call)) return true;
+    JUDGED.add(call);
     const routePlan = this.planFor(context);
     if (routePlan === null) return true;
     await this.enforce(routePlan, context, transport, true);
@@ -147,7 +156,7 @@ export class RateLimitGuard implements CanActivate {
     const identities = tracker === undefined ? await this.identities(plan, context) : undefined;
     const missing = identities?.some((identity) => identity === undefined) ?? false;
     if (missing && mayDefer && transport.hasUsers && this.waitsForUser(plan, identities ?? [])) {
-      DEFERRED.set(context.getArgs(), (later) => this.enforce(routePlan, later, transport, false));
+      DEFERRED.set(callOf(context), (later) => this.enforce(routePlan, later, transport, false));
       return;
     }
     const known =

@@ -93,6 +93,7 @@ describe('hostile identities on real Redis', () => {
     const resolve = toIdentityResolver('apiKey')!;
     for (const apiKey of API_KEYS) {
       const identity = await resolve(withApiKey(apiKey), { ipv6Subnet: 64 });
+      if (identity === undefined) throw new Error('a request with an API key has an identity');
       expect((await service.consume(identity, LIMIT)).storeError).toBeUndefined();
     }
     const keys = await scanKeys();

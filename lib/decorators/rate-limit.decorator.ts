@@ -38,7 +38,7 @@ export function RateLimit(
     }
     const mine = resolveLimits(limit, where);
     // Decorators apply bottom-up: one applied earlier sits below this one in the source.
-    const holder: object = descriptor?.value ?? target;
+    const holder = (descriptor?.value as object | undefined) ?? target;
     const below = Reflect.getOwnMetadata(LimitsMetadata.KEY, holder) as
       readonly ResolvedLimit[] | undefined;
     const limits = below === undefined ? mine : combine(where, mine, below);

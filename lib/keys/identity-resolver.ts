@@ -104,10 +104,11 @@ export function toIdentityResolver(keyBy: unknown): IdentityResolver | null {
       return userIdentity;
     case 'apiKey':
       return apiKeyIdentity;
-    default:
+    default: {
       if (typeof keyBy !== 'function') return null;
       const resolver = functionIdentity(keyBy as Exclude<KeyBy, string>);
       FUNCTION_RESOLVERS.add(resolver);
       return resolver;
+    }
   }
 }

@@ -1,4 +1,3 @@
-import type { RedisOptions } from 'ioredis';
 import { RateLimitConfigError } from '../errors/rate-limit-config.error.js';
 import { toIdentityResolver } from '../keys/identity-resolver.js';
 import type { CircuitBreakerSettings } from '../pipeline/circuit-breaker.js';
@@ -99,7 +98,7 @@ function parseRedis(value: unknown, read: OptionReader): RedisConnection | undef
   // A client has a cluster() method (the CLUSTER command): test for a client first.
   if (isClient(value)) return { kind: 'client', client: value };
   const cluster = (value as { cluster?: unknown }).cluster;
-  if (cluster === undefined) return { kind: 'options', options: value as RedisOptions };
+  if (cluster === undefined) return { kind: 'options', options: value };
   if (!Array.isArray(cluster) || cluster.length === 0) {
     read.fail('redis.cluster', 'must be a non-empty array of nodes', cluster);
     return undefined;

@@ -74,7 +74,7 @@ export function isRootField(context: ExecutionContext): boolean {
 }
 
 function contextOf(context: ExecutionContext): GraphqlContext {
-  return (context.getArgs<unknown[]>()[2] ?? {}) as GraphqlContext;
+  return context.getArgs<unknown[]>()[2] ?? {};
 }
 
 function withExtensions(message: string, extensions: Record<string, unknown>): Error {

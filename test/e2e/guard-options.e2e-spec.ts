@@ -146,8 +146,13 @@ async function start(
   options: RateLimitModuleOptions = {},
 ): Promise<Started> {
   const keyPrefix = `e2e:${randomUUID()}:`;
+  // A loaded machine can take over the default 100 ms: these tests are about the guard, not
+  // the failure strategy, which would answer (without headers) a decision that timed out.
+  const timeoutMs = 2_000;
   @Module({
-    imports: [RateLimitModule.forRoot({ redis: process.env.REDIS_URL!, keyPrefix, ...options })],
+    imports: [
+      RateLimitModule.forRoot({ redis: process.env.REDIS_URL!, keyPrefix, timeoutMs, ...options }),
+    ],
     controllers,
   })
   class TestModule {}

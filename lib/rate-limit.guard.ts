@@ -5,6 +5,7 @@ import { LimitsMetadata, SkipMetadata } from './decorators/rate-limit.decorator.
 import { bucketRequests, planLimits, planRoute, type RoutePlan } from './guard/route-plan.js';
 import { RequestInputs } from './guard/request-inputs.js';
 import { rateLimitHeader, retryAfterSeconds } from './http/rate-limit-headers.js';
+import { toBucketIdentity } from './keys/bucket-identity.js';
 import { readsUser } from './keys/identity-resolver.js';
 import { FAIL_CLOSED_RETRY_AFTER_MS } from './options/defaults.js';
 import { RATE_LIMIT_LOG_CONTEXT } from './rate-limit.constants.js';
@@ -152,7 +153,9 @@ export class RateLimitGuard implements CanActivate {
   ): Promise<void> {
     const plan = routePlan.conditional ? await this.applicable(routePlan, context) : routePlan;
     if (plan.limits.length === 0) return;
-    const tracker = await this.getTracker(context);
+    const tracked = await this.getTracker(context);
+    // A tracker may be anything a client sent: made safe for a key like every identity.
+    const tracker = tracked === undefined ? undefined : toBucketIdentity(tracked);
     const identities = tracker === undefined ? await this.identities(plan, context) : undefined;
     const missing = identities?.some((identity) => identity === undefined) ?? false;
     if (missing && mayDefer && transport.hasUsers && this.waitsForUser(plan, identities ?? [])) {

@@ -10,7 +10,7 @@ import type { ResolvedLimit } from './options/resolved-limit.interface.js';
 import { RateLimitEngine } from './rate-limit.engine.js';
 
 /** Scope of limits used through the service that name none. */
-export const SERVICE_SCOPE = 'service';
+const SERVICE_SCOPE = 'service';
 
 type LimitsArgument = LimitOptions | readonly LimitOptions[];
 

@@ -4,7 +4,7 @@ import { ALGORITHMS } from './index.js';
 import { defineLuaCommand, readLua } from './lua-command.js';
 
 /** Namespaced, because the client may be the user's and carry commands of its own. */
-export const BUCKET_COMMAND = 'nrrlBuckets';
+const BUCKET_COMMAND = 'nrrlBuckets';
 
 /** One script for every algorithm, so a request mixing them is still one atomic call. */
 export const BUCKET_LUA = [
@@ -23,7 +23,7 @@ declare module 'ioredis' {
 }
 
 /** What the script does with the buckets: see bucket-script.lua. */
-export type ScriptMode = 'peek' | 'consume' | 'lease' | 'refund';
+type ScriptMode = 'peek' | 'consume' | 'lease' | 'refund';
 
 const MODE_ARG: Readonly<Record<ScriptMode, string>> = {
   peek: '0',

@@ -8,7 +8,7 @@ import type { ResolvedLimit } from '../options/resolved-limit.interface.js';
 import type { ResolvedModuleOptions } from '../options/resolved-module-options.interface.js';
 
 /** One limit of a route, with everything that does not depend on the request worked out. */
-export interface PlannedLimit {
+interface PlannedLimit {
   readonly limit: ResolvedLimit;
   readonly keyHead: string;
   readonly identity: IdentityResolver;

@@ -4,7 +4,7 @@ import { BadRequestException } from '@nestjs/common';
 export const MAX_API_KEY_LENGTH = 512;
 
 /** Why an `x-api-key` header was refused. */
-export type ApiKeyHeaderProblem = 'too-long' | 'repeated';
+type ApiKeyHeaderProblem = 'too-long' | 'repeated';
 
 const MESSAGES: Readonly<Record<ApiKeyHeaderProblem, string>> = {
   'too-long': `x-api-key header must be at most ${MAX_API_KEY_LENGTH} characters`,

@@ -32,7 +32,7 @@ export function identityKeyPattern(keyPrefix: string, identity: string): string 
  * The part of a key Redis Cluster hashes to pick its slot: the text between the first `{` and
  * the next `}` when that is not empty, else the whole key (the rule of CLUSTER KEYSLOT).
  */
-export function hashTag(key: string): string {
+function hashTag(key: string): string {
   const open = key.indexOf('{');
   if (open === -1) return key;
   const close = key.indexOf('}', open + 1);

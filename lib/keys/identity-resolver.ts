@@ -33,7 +33,7 @@ function requestOf(context: ExecutionContext, settings: IdentitySettings): HttpR
 }
 
 /** Thrown (and caught by the guard) when a keyBy function fails or returns a non-identity. */
-export class IdentityFunctionError extends Error {
+class IdentityFunctionError extends Error {
   override readonly name = 'IdentityFunctionError';
 }
 

@@ -2,10 +2,6 @@ import type { FailureStrategy } from './limit-options.interface.js';
 
 export const FAILURE_STRATEGIES: readonly FailureStrategy[] = ['open', 'closed', 'local'];
 
-export function isFailureStrategy(value: unknown): value is FailureStrategy {
-  return FAILURE_STRATEGIES.includes(value as FailureStrategy);
-}
-
 const PROTECTION: Record<FailureStrategy, number> = { open: 0, local: 1, closed: 2 };
 
 /** The strategy of a request under several limits: the most protective one. */

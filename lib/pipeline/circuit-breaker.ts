@@ -11,7 +11,7 @@ export interface CircuitBreakerSettings {
 export type CircuitState = 'closed' | 'open' | 'half-open';
 
 /** What the breaker says about a call about to be made. */
-export type CircuitAdmission = 'pass' | 'probe' | 'reject';
+type CircuitAdmission = 'pass' | 'probe' | 'reject';
 
 /**
  * The state machine of a circuit breaker, free of I/O so it can be tested with a fake clock.

@@ -29,8 +29,9 @@ export interface Take {
 }
 
 /**
- * The one shape of the decision pipeline: every store and every optional layer (deny cache,
- * leasing, circuit breaker, failure strategy) has it, and a layer wraps the next one.
+ * The one shape of the decision pipeline: every store and every layer (the failure strategy,
+ * always; the deny cache, leasing and the circuit breaker, for Redis) has it, and a layer wraps
+ * the next one.
  * pipeline/build-pipeline.ts assembles them. Only the failure strategy layer resolves when the
  * store fails; below it, a failure rejects with RateLimitStoreError.
  */

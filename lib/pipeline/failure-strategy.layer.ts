@@ -8,7 +8,7 @@ import { ThrottledLogger } from '../throttled-logger.js';
 import type { DecisionLayer, Take, TakeQuery } from './decision-layer.interface.js';
 
 /** What the failure strategy layer needs of the module options. */
-export interface FailureSettings {
+interface FailureSettings {
   readonly keyPrefix: string;
   /** Instances sharing the limits: 'local' enforces 1/instances of each. */
   readonly instances: number;

@@ -1,6 +1,7 @@
 import type { BucketRequest, BucketResult } from '../algorithms/algorithm.interface.js';
 import { type Clock, systemClock } from '../clock.js';
 import { isKeyOf } from '../keys/bucket-key.js';
+import { DEFAULT_MODULE_OPTIONS } from '../options/defaults.js';
 import type { Take, TakeQuery } from '../pipeline/decision-layer.interface.js';
 import type { RateLimitStore } from './rate-limit-store.interface.js';
 
@@ -25,7 +26,7 @@ export class MemoryRateLimitStore implements RateLimitStore {
   private readonly sweeper: NodeJS.Timeout;
 
   constructor(
-    private readonly maxKeys = 100_000,
+    private readonly maxKeys: number = DEFAULT_MODULE_OPTIONS.memoryStoreMaxKeys,
     private readonly clock: Clock = systemClock,
   ) {
     this.sweeper = setInterval(() => this.sweep(), SWEEP_INTERVAL_MS);

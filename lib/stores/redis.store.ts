@@ -3,6 +3,7 @@ import type { BucketRequest } from '../algorithms/algorithm.interface.js';
 import { defineBucketScript, runBucketScript } from '../algorithms/bucket-script.js';
 import { RateLimitStoreError } from '../errors/rate-limit-store.error.js';
 import { groupBySlot, identityKeyPattern } from '../keys/bucket-key.js';
+import { DEFAULT_MODULE_OPTIONS } from '../options/defaults.js';
 import type { Take, TakeQuery } from '../pipeline/decision-layer.interface.js';
 import { takeAcrossSlots } from './cluster-take.js';
 import { DeadlineQueue } from './deadline-queue.js';
@@ -11,9 +12,6 @@ import type { RateLimitStore } from './rate-limit-store.interface.js';
 
 /** Refunds per script call: a bound on how long one call keeps Redis busy. */
 const REFUND_BATCH = 256;
-
-/** How long the app's start waits for a connecting client by default. */
-const DEFAULT_READY_WAIT_MS = 2000;
 
 /**
  * Buckets in Redis or Redis Cluster, judged by one Lua script per decision. Every call, resets
@@ -30,7 +28,7 @@ export class RedisRateLimitStore implements RateLimitStore {
     readonly client: Redis | Cluster,
     private readonly ownsClient: boolean,
     timeoutMs: number,
-    private readonly readyWaitMs = DEFAULT_READY_WAIT_MS,
+    private readonly readyWaitMs: number = DEFAULT_MODULE_OPTIONS.readyWaitMs,
   ) {
     this.description = isCluster(client) ? 'redis-cluster' : 'redis';
     this.deadlines = new DeadlineQueue(

@@ -63,7 +63,7 @@ async function wsException(
  * The client's address as Express computes `req.ip`: walk the X-Forwarded-For chain from the
  * peer back towards the client while each hop is trusted. Without trust, the peer itself.
  */
-export function forwardedAddress(
+function forwardedAddress(
   peer: string,
   headers: Record<string, string | string[] | undefined>,
   trustProxy: TrustProxy | undefined,

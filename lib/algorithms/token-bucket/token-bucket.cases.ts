@@ -9,7 +9,7 @@
 /** Per bucket: [remaining, resetMs, retryAfterMs], as the store replies. */
 export type BucketReply = readonly [remaining: number, resetMs: number, retryAfterMs: number];
 
-export interface TokenBucketStep {
+interface TokenBucketStep {
   /** Microseconds the clock moves before this step. */
   readonly advanceUs: number;
   /** Cost per bucket. */
@@ -19,7 +19,7 @@ export interface TokenBucketStep {
   readonly expected: readonly BucketReply[];
 }
 
-export interface TokenBucketCase {
+interface TokenBucketCase {
   readonly name: string;
   /** usPerToken as options/ resolves it: whole microseconds, rounded up. */
   readonly buckets: readonly { readonly capacity: number; readonly usPerToken: number }[];

@@ -23,8 +23,6 @@ const sharedRedis = {
 };
 
 export default {
-  // A leaked handle must not keep CI waiting forever; tests close what they open.
-  forceExit: true,
   projects: [
     project('unit', 'unit/**/*.spec.ts'),
     project('integration', 'integration/**/*.int-spec.ts', sharedRedis),

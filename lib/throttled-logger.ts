@@ -2,14 +2,14 @@ import type { Logger } from '@nestjs/common';
 
 /**
  * Logs at most once per interval and counts what it held back, so a failing Redis under load
- * writes one line a second rather than one per request.
+ * writes one line per interval rather than one per request.
  */
 export class ThrottledLogger {
   private lastLogMs = Number.NEGATIVE_INFINITY;
   private suppressed = 0;
 
   constructor(
-    private readonly logger: Logger,
+    private readonly logger: Pick<Logger, 'warn' | 'error'>,
     private readonly intervalMs: number,
   ) {}
 

@@ -6,6 +6,7 @@ import {
   ipIdentity,
 } from '../keys/identity-resolver.js';
 import type { ResolvedLimit } from '../options/resolved-limit.interface.js';
+import { REPEATED_LOG_INTERVAL_MS } from '../options/defaults.js';
 import { RATE_LIMIT_LOG_CONTEXT } from '../rate-limit.constants.js';
 import { ThrottledLogger } from '../throttled-logger.js';
 
@@ -19,7 +20,10 @@ import { ThrottledLogger } from '../throttled-logger.js';
  * - when throws: the limit applies.
  */
 export class RequestInputs {
-  private readonly log = new ThrottledLogger(new Logger(RATE_LIMIT_LOG_CONTEXT), 1000);
+  private readonly log = new ThrottledLogger(
+    new Logger(RATE_LIMIT_LOG_CONTEXT),
+    REPEATED_LOG_INTERVAL_MS,
+  );
 
   constructor(private readonly settings: IdentitySettings) {}
 

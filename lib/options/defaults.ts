@@ -23,6 +23,12 @@ export const DEFAULT_LIMIT_OPTIONS = {
   leaseTtlMs: 1000,
 } as const;
 
+/**
+ * A repeated problem (a store failing, a keyBy function throwing) is logged at once, then at most
+ * this often with a count of what was held back: an outage is visible without a line a second.
+ */
+export const REPEATED_LOG_INTERVAL_MS = 30_000;
+
 /** Milliseconds a fail-closed denial asks the client to wait (the 503's Retry-After: 1). */
 export const FAIL_CLOSED_RETRY_AFTER_MS = 1000;
 

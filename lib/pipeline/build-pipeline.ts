@@ -2,7 +2,7 @@ import { Logger } from '@nestjs/common';
 import type { ResolvedModuleOptions } from '../options/resolved-module-options.interface.js';
 import { RATE_LIMIT_LOG_CONTEXT } from '../rate-limit.constants.js';
 import { MemoryRateLimitStore } from '../stores/memory.store.js';
-import { createClient } from '../stores/redis-client.js';
+import { createClient, describeConnection } from '../stores/redis-client.js';
 import { RedisRateLimitStore } from '../stores/redis.store.js';
 import type { RateLimitStore } from '../stores/rate-limit-store.interface.js';
 import { BreakerLayer } from './breaker.layer.js';
@@ -14,6 +14,8 @@ import { LeaseLayer } from './lease.layer.js';
 /** The assembled pipeline: its top, which answers every decision, and the parts others observe. */
 export interface Pipeline {
   readonly top: DecisionLayer;
+  /** Where decisions are made, for the start-up log line (never a password). */
+  readonly location: string;
   readonly store: RateLimitStore;
   readonly breaker: BreakerLayer | undefined;
 }
@@ -36,11 +38,13 @@ export function buildPipeline(options: ResolvedModuleOptions, logger?: Logger): 
   const log = logger ?? new Logger(RATE_LIMIT_LOG_CONTEXT);
   const { redis } = options;
   if (redis === undefined) {
-    log.log(
-      'No redis configured: using the in-process memory store, which limits this process only.',
-    );
     const store = new MemoryRateLimitStore(options.memoryStoreMaxKeys);
-    return { top: new FailureStrategyLayer(store, options), store, breaker: undefined };
+    return {
+      top: new FailureStrategyLayer(store, options),
+      location: 'the in-process memory store, which limits this process only (no redis configured)',
+      store,
+      breaker: undefined,
+    };
   }
   const store =
     redis.kind === 'client'
@@ -56,5 +60,5 @@ export function buildPipeline(options: ResolvedModuleOptions, logger?: Logger): 
   let top: DecisionLayer = new FailureStrategyLayer(breaker ?? store, options);
   top = new LeaseLayer(top, options.memoryStoreMaxKeys);
   if (options.denyCache !== false) top = new DenyCacheLayer(top, options.denyCache.maxKeys);
-  return { top, store, breaker };
+  return { top, location: describeConnection(redis), store, breaker };
 }

@@ -1,7 +1,7 @@
 import { Logger } from '@nestjs/common';
 import type { BucketRequest, BucketResult } from '../algorithms/algorithm.interface.js';
 import { RateLimitStoreError } from '../errors/rate-limit-store.error.js';
-import { FAIL_CLOSED_RETRY_AFTER_MS } from '../options/defaults.js';
+import { FAIL_CLOSED_RETRY_AFTER_MS, REPEATED_LOG_INTERVAL_MS } from '../options/defaults.js';
 import { RATE_LIMIT_LOG_CONTEXT } from '../rate-limit.constants.js';
 import { MemoryRateLimitStore } from '../stores/memory.store.js';
 import { ThrottledLogger } from '../throttled-logger.js';
@@ -22,10 +22,13 @@ interface FailureSettings {
  * judges the request in this process's memory against its share of every limit (capacity and
  * refill divided by `instances`), so a fleet keeps roughly its global limit. The local buckets
  * are created on the first failure that needs them: an app whose Redis never fails pays nothing.
- * Failures are logged at most once per second.
+ * Failures are logged at once, then at most every 30 s with a count of those held back.
  */
 export class FailureStrategyLayer implements DecisionLayer {
-  private readonly log = new ThrottledLogger(new Logger(RATE_LIMIT_LOG_CONTEXT), 1000);
+  private readonly log = new ThrottledLogger(
+    new Logger(RATE_LIMIT_LOG_CONTEXT),
+    REPEATED_LOG_INTERVAL_MS,
+  );
   private local: MemoryRateLimitStore | undefined;
 
   constructor(

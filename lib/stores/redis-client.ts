@@ -1,5 +1,7 @@
 import type { Logger } from '@nestjs/common';
 import { Cluster, type ClusterNode, type ClusterOptions, Redis, type RedisOptions } from 'ioredis';
+import { REPEATED_LOG_INTERVAL_MS } from '../options/defaults.js';
+import { ThrottledLogger } from '../throttled-logger.js';
 
 /**
  * Redis Cluster nodes for the module to connect to (and quit on shutdown). A few seed nodes are
@@ -32,6 +34,8 @@ const OWN_CLIENT_OPTIONS = {
   // A master demoted to replica under a live connection answers READONLY: reconnect, which asks
   // the sentinels for the new master. 1, not 2: a resent script could consume a request twice.
   reconnectOnError: (error: Error) => (error.message.startsWith('READONLY') ? 1 : false),
+  // Closing a client whose socket is already gone would otherwise keep a 2 s timer alive.
+  disconnectTimeout: 100,
 } satisfies RedisOptions;
 
 /**
@@ -57,11 +61,44 @@ export function createClient(
       ...options,
       enableOfflineQueue: false,
       clusterRetryStrategy: (attempt: number) => Math.min(50 * attempt, 500),
-      redisOptions: { ...redisOptions, maxRetriesPerRequest: 0 },
+      redisOptions: { ...redisOptions, maxRetriesPerRequest: 0, disconnectTimeout: 100 },
     });
   }
   logClientErrors(client, logger);
   return client;
+}
+
+/**
+ * Where the store is, for the start-up log line: host and port, sentinels or Cluster seed nodes;
+ * never a password or a URL's credentials.
+ */
+export function describeConnection(connection: RedisConnection): string {
+  switch (connection.kind) {
+    case 'url': {
+      const url = new URL(connection.url);
+      return `redis at ${url.hostname}:${url.port === '' ? '6379' : url.port}`;
+    }
+    case 'options':
+      return describeOptions(connection.options);
+    case 'cluster':
+      return `redis-cluster with ${connection.config.cluster.length} seed node(s)`;
+    case 'client': {
+      const { client } = connection;
+      if (isCluster(client)) {
+        const seeds = (client as unknown as { startupNodes?: readonly unknown[] }).startupNodes;
+        return `redis-cluster with ${seeds?.length ?? 0} seed node(s) (your client)`;
+      }
+      return `${describeOptions(client.options)} (your client)`;
+    }
+  }
+}
+
+function describeOptions(options: RedisOptions): string {
+  if (options.sentinels !== undefined && options.sentinels !== null) {
+    return `redis '${options.name ?? 'mymaster'}' through ${options.sentinels.length} sentinel(s)`;
+  }
+  if (options.path !== undefined && options.path !== null) return `redis at ${options.path}`;
+  return `redis at ${options.host ?? '127.0.0.1'}:${options.port ?? 6379}`;
 }
 
 /** A client the user passes in: recognised by what we call on it, not by class or instanceof. */
@@ -78,13 +115,11 @@ export function isCluster(client: Redis | Cluster): client is Cluster {
   return (client as Partial<Cluster>).isCluster === true;
 }
 
-/** Logs the client's connection errors under our context instead of ioredis's stderr warning. */
+/**
+ * Logs the client's connection errors under our context instead of ioredis's stderr warning: the
+ * first at once, then at most every REPEATED_LOG_INTERVAL_MS while Redis stays unreachable.
+ */
 function logClientErrors(client: Redis | Cluster, logger: Logger): void {
-  let lastLogMs = 0;
-  client.on('error', (error: Error) => {
-    const nowMs = Date.now();
-    if (nowMs - lastLogMs < 1000) return;
-    lastLogMs = nowMs;
-    logger.warn(`Redis connection error: ${error.message}`);
-  });
+  const log = new ThrottledLogger(logger, REPEATED_LOG_INTERVAL_MS);
+  client.on('error', (error: Error) => log.warn(() => `Redis connection error: ${error.message}`));
 }

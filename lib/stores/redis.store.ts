@@ -147,11 +147,16 @@ function batches(requests: readonly BucketRequest[]): BucketRequest[][] {
 }
 
 /** ioredis's messages for a command it could not send, or whose connection dropped. */
-const CONNECTION_LOST = /Stream isn't writeable|Connection is closed/;
+const CONNECTION_LOST = /Stream isn't writeable|Connection is closed|max retries per request/;
+/** ioredis's advice to raise an option the module sets to 0 on purpose: not for our logs. */
+const RETRY_ADVICE = /\s*Refer to "maxRetriesPerRequest" option for details\.?/;
 
 function asStoreError(error: unknown): RateLimitStoreError {
   if (error instanceof RateLimitStoreError) return error;
-  const message = error instanceof Error ? error.message : String(error);
+  const message = (error instanceof Error ? error.message : String(error)).replace(
+    RETRY_ADVICE,
+    '',
+  );
   const failure = CONNECTION_LOST.test(message) ? 'unavailable' : 'error';
   return new RateLimitStoreError(failure, `Redis error: ${message}`, { cause: error });
 }

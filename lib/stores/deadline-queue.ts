@@ -16,14 +16,20 @@ export class DeadlineQueue {
   private readonly tickMs: number;
   private ticker: NodeJS.Timeout | undefined;
 
+  /**
+   * @param onTimeout the error of a call that ran out of time
+   * @param asError what a failed call rejects with (its error mapped once, inside the race)
+   */
   constructor(
     private readonly timeoutMs: number,
     private readonly onTimeout: () => Error,
+    private readonly asError: (error: unknown) => Error = (error) =>
+      error instanceof Error ? error : new Error(String(error)),
   ) {
     this.tickMs = Math.max(1, Math.min(5, Math.floor(timeoutMs / 10)));
   }
 
-  /** Settles like `work`, or rejects with onTimeout() once the timeout has passed. */
+  /** Settles like `work` (a failure through `asError`), or rejects with onTimeout() once the timeout has passed. */
   race<T>(work: Promise<T>): Promise<T> {
     return new Promise<T>((resolve, reject) => {
       const entry: Pending = { deadlineMs: performance.now() + this.timeoutMs, reject };
@@ -34,8 +40,7 @@ export class DeadlineQueue {
           if (this.pending.delete(entry)) resolve(value);
         },
         (error: unknown) => {
-          if (this.pending.delete(entry))
-            reject(error instanceof Error ? error : new Error(String(error)));
+          if (this.pending.delete(entry)) reject(this.asError(error));
         },
       );
     });

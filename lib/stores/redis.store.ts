@@ -34,6 +34,7 @@ export class RedisRateLimitStore implements RateLimitStore {
     this.deadlines = new DeadlineQueue(
       timeoutMs,
       () => new RateLimitStoreError('timeout', `Redis did not answer within ${timeoutMs} ms`),
+      asStoreError,
     );
     defineBucketScript(client);
   }
@@ -133,7 +134,7 @@ export class RedisRateLimitStore implements RateLimitStore {
     } catch (error) {
       return Promise.reject(asStoreError(error));
     }
-    return this.deadlines.race(work).catch((error: unknown) => Promise.reject(asStoreError(error)));
+    return this.deadlines.race(work);
   }
 }
 

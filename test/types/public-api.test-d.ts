@@ -49,3 +49,22 @@ export async function usesService(service: RateLimitService): Promise<number> {
   await service.reset('user:1');
   return decision.limits[0]?.retryAfterMs ?? decision.retryAfterMs;
 }
+
+// The README's own examples compile under exactOptionalPropertyTypes: optional options take undefined.
+RateLimitModule.forRoot({ redis: process.env.REDIS_URL, keyPrefix: process.env.PREFIX });
+declare const config: { get<T>(key: string): T | undefined };
+RateLimitModule.forRootAsync({
+  useFactory: () => ({ redis: config.get<string>('REDIS_URL'), timeoutMs: undefined }),
+});
+RateLimit({ capacity: 10, refill: '10/minute', name: undefined, keyBy: undefined });
+RateLimit({ capacity: 10, refill: '0.5/s' });
+// @ts-expect-error the unit of a refill string is s|sec|second|m|min|minute|h|hour|d|day
+RateLimit({ capacity: 10, refill: '5/minutes' });
+// @ts-expect-error a refill string is '<n>/<unit>'
+RateLimit({ capacity: 10, refill: 'ten per minute' });
+
+export function sourceOf(
+  decision: RateLimitDecision,
+): 'redis' | 'memory' | 'deny-cache' | 'lease' | 'fail-open' | 'fail-closed' | 'local' {
+  return decision.source;
+}

@@ -4,6 +4,7 @@ export { RateLimitService } from './rate-limit.service.js';
 export { RateLimitGuard } from './rate-limit.guard.js';
 export { RateLimit } from './decorators/rate-limit.decorator.js';
 export { SkipRateLimit } from './decorators/skip-rate-limit.decorator.js';
+export { RateLimitInfo } from './decorators/rate-limit-info.decorator.js';
 export { RateLimitConfigError } from './errors/rate-limit-config.error.js';
 export { RateLimitStoreError } from './errors/rate-limit-store.error.js';
 export { TooManyRequestsException } from './http/too-many-requests.exception.js';

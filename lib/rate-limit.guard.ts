@@ -2,6 +2,7 @@ import { type CanActivate, type ExecutionContext, Injectable, Logger } from '@ne
 import { HttpAdapterHost, Reflector } from '@nestjs/core';
 import type { RateLimitDecision } from './decision/rate-limit-decision.interface.js';
 import { LimitsMetadata, SkipMetadata } from './decorators/rate-limit.decorator.js';
+import { callOf, recordDecision } from './guard/call-decision.js';
 import { bucketRequests, planLimits, planRoute, type RoutePlan } from './guard/route-plan.js';
 import { RequestInputs } from './guard/request-inputs.js';
 import { rateLimitHeader, retryAfterSeconds } from './http/rate-limit-headers.js';
@@ -22,15 +23,6 @@ type ControllerClass = abstract new (...args: never[]) => unknown;
  * with the same arguments, so a guard bound several times charges once.
  */
 const JUDGED = new WeakSet<object>();
-
-/**
- * What identifies one call to both its guards and its interceptors: the HTTP request (Nest's
- * router hands them separate arguments arrays), else the arguments array they share.
- */
-function callOf(context: ExecutionContext): object {
-  const request: unknown = context.getType() === 'http' ? context.getArgByIndex(0) : undefined;
-  return typeof request === 'object' && request !== null ? request : context.getArgs();
-}
 
 /** Calls whose limits wait for the user the app's own guards attach: finished by the interceptor. */
 const DEFERRED = new WeakMap<object, (context: ExecutionContext) => Promise<void>>();
@@ -174,6 +166,7 @@ export class RateLimitGuard implements CanActivate {
       mode: 'consume',
       failureStrategy: plan.failureStrategy,
     });
+    recordDecision(context, decision);
     await this.answer(decision, plan, context, transport);
   }
 

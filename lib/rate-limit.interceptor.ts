@@ -4,19 +4,41 @@ import {
   Injectable,
   type NestInterceptor,
 } from '@nestjs/common';
-import type { Observable } from 'rxjs';
+import { HttpAdapterHost } from '@nestjs/core';
+import { catchError, type Observable, throwError } from 'rxjs';
+import { handleWithDecision } from './guard/call-decision.js';
+import { retryAfterSeconds } from './http/rate-limit-headers.js';
+import { TooManyRequestsException } from './http/too-many-requests.exception.js';
 import { finishDeferred } from './rate-limit.guard.js';
 
 /**
  * Runs after every guard of a call, before its handler: finishes the limits RateLimitGuard
  * deferred because they are keyed by a user that the app's own guards had not attached yet
- * (global guards run before controller guards). Registered by RateLimitModule as a global
- * interceptor; a call with nothing deferred costs one WeakMap lookup.
+ * (global guards run before controller guards), and hands the call's decision to
+ * `@RateLimitInfo` outside HTTP. On HTTP, a TooManyRequestsException the app's own code throws
+ * (a handler using RateLimitService, say) leaves with its `Retry-After` header, as the guard's
+ * does. Registered by RateLimitModule as a global interceptor.
  */
 @Injectable()
 export class RateLimitInterceptor implements NestInterceptor {
+  constructor(private readonly adapterHost: HttpAdapterHost) {}
+
   async intercept(context: ExecutionContext, next: CallHandler): Promise<Observable<unknown>> {
     await finishDeferred(context);
-    return next.handle();
+    const handled = handleWithDecision(context, next);
+    if (context.getType() !== 'http') return handled;
+    return handled.pipe(catchError((error: unknown) => this.withRetryAfter(error, context)));
+  }
+
+  private withRetryAfter(error: unknown, context: ExecutionContext): Observable<never> {
+    if (error instanceof TooManyRequestsException && Number.isFinite(error.retryAfter)) {
+      const seconds = retryAfterSeconds(error.retryAfter * 1000);
+      const adapter = this.adapterHost.httpAdapter;
+      const response: unknown = context.switchToHttp().getResponse();
+      if (seconds !== undefined && !adapter.isHeadersSent(response)) {
+        adapter.setHeader(response, 'Retry-After', String(seconds));
+      }
+    }
+    return throwError(() => error);
   }
 }

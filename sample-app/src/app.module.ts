@@ -3,6 +3,8 @@ import { RateLimitModule, type RateLimitModuleOptions } from 'nest-redis-rate-li
 import { ApiController } from './api/api.controller.js';
 import { AuthController } from './auth/auth.controller.js';
 import { EventsController } from './events/events.controller.js';
+import { EchoGateway } from './gateway/echo.gateway.js';
+import { QuotesGraphQLModule } from './graphql/quotes-graphql.module.js';
 import { HealthController } from './health/health.controller.js';
 import { PublicController } from './public/public.controller.js';
 import { SearchController } from './search/search.controller.js';
@@ -13,13 +15,30 @@ export type SampleAppSettings = Pick<
   'redis' | 'keyPrefix' | 'timeoutMs' | 'memoryStoreMaxKeys' | 'denyCache'
 >;
 
+/** What the app serves besides its HTTP routes. main.ts turns both on. */
+export interface SampleAppTransports {
+  /** `POST /graphql` with Apollo Server, which the sample serves on Express only. */
+  readonly graphql?: boolean;
+  /** The socket.io gateway, namespace `/echo`. */
+  readonly gateway?: boolean;
+}
+
 @Module({})
 export class AppModule {
-  /** Without `redis`, limits live in this process's memory. */
-  static register(settings: SampleAppSettings = {}): DynamicModule {
+  /**
+   * Without `redis`, limits live in this process's memory. Without `transports`, the HTTP routes
+   * only: the module then runs on Express and on Fastify alike.
+   */
+  static register(
+    settings: SampleAppSettings = {},
+    transports: SampleAppTransports = {},
+  ): DynamicModule {
     return {
       module: AppModule,
-      imports: [RateLimitModule.forRoot({ failureStrategy: 'open', ...settings })],
+      imports: [
+        RateLimitModule.forRoot({ failureStrategy: 'open', ...settings }),
+        ...(transports.graphql === true ? [QuotesGraphQLModule] : []),
+      ],
       controllers: [
         PublicController,
         ApiController,
@@ -28,6 +47,7 @@ export class AppModule {
         SearchController,
         EventsController,
       ],
+      providers: transports.gateway === true ? [EchoGateway] : [],
     };
   }
 }

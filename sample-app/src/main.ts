@@ -18,7 +18,10 @@ async function bootstrap(): Promise<void> {
     ...(parseRateLimitMode(process.env.RATE_LIMIT_MODE) === 'plain' ? { denyCache: false } : {}),
     ...(maxKeys ? { memoryStoreMaxKeys: Number(maxKeys) } : {}),
   };
-  const app = await NestFactory.create<NestExpressApplication>(AppModule.register(settings));
+  // GraphQL (Apollo) and the socket.io gateway share the Express server and its port.
+  const app = await NestFactory.create<NestExpressApplication>(
+    AppModule.register(settings, { graphql: true, gateway: true }),
+  );
   // Only behind a proxy you run: otherwise clients pick their own IP with X-Forwarded-For.
   const trustProxy = parseTrustProxy(process.env.TRUST_PROXY);
   if (trustProxy !== undefined) app.set('trust proxy', trustProxy);
@@ -27,9 +30,11 @@ async function bootstrap(): Promise<void> {
 
   const port = Number(process.env.PORT ?? 3000);
   await app.listen(port);
-  new Logger('SampleApp').log(
+  const logger = new Logger('SampleApp');
+  logger.log(
     `Listening on http://localhost:${port} (${settings.redis ? 'Redis' : 'memory store'})`,
   );
+  logger.log(`GraphQL: POST http://localhost:${port}/graphql; socket.io: namespace /echo`);
 }
 
 await bootstrap();

@@ -9,10 +9,14 @@ const API_KEYS: ReadonlyMap<string, Plan> = new Map([
   ['pro-key-1', 'pro'],
 ]);
 
+/** The plan of an `x-api-key` header value, or undefined when it is missing or unknown. */
+export function planOfKey(header: unknown): Plan | undefined {
+  return typeof header === 'string' ? API_KEYS.get(header) : undefined;
+}
+
 /** The plan of the request's `x-api-key`, or undefined when the key is missing or unknown. */
 export function planOf(context: ExecutionContext): Plan | undefined {
-  const header = context.switchToHttp().getRequest<{ headers: Record<string, unknown> }>().headers[
-    'x-api-key'
-  ];
-  return typeof header === 'string' ? API_KEYS.get(header) : undefined;
+  return planOfKey(
+    context.switchToHttp().getRequest<{ headers: Record<string, unknown> }>().headers['x-api-key'],
+  );
 }

@@ -13,6 +13,7 @@ export { InvalidApiKeyHeaderException } from './http/invalid-api-key-header.exce
 export { RateLimitStore } from './stores/rate-limit-store.interface.js';
 export { MemoryRateLimitStore } from './stores/memory.store.js';
 export { RedisRateLimitStore } from './stores/redis.store.js';
+export { RateLimitEvents } from './observe/rate-limit-events.js';
 export type { RateLimitStoreFailure } from './errors/rate-limit-store.error.js';
 export type {
   FailureStrategy,
@@ -22,9 +23,18 @@ export type {
   RefillUnit,
 } from './options/limit-options.interface.js';
 export type {
+  RateLimitMeterProvider,
   RateLimitModuleFactoryOptions,
   RateLimitModuleOptions,
 } from './options/rate-limit-module-options.interface.js';
+export type {
+  RateLimitBreakerEvent,
+  RateLimitDenialEvent,
+  RateLimitEvent,
+  RateLimitFailureEvent,
+  RateLimitShadowDenialEvent,
+} from './observe/rate-limit-event.interface.js';
+export type { CircuitState } from './pipeline/circuit-breaker.js';
 export type { LimitDecision, RateLimitDecision } from './decision/rate-limit-decision.interface.js';
 export type { RedisClusterConfig } from './stores/redis-client.js';
 export type {

@@ -9,6 +9,9 @@ import {
 import { HttpAdapterHost } from '@nestjs/core';
 import { buildDecision } from './decision/build-decision.js';
 import type { RateLimitDecision } from './decision/rate-limit-decision.interface.js';
+import { shadowFlags, takeWithShadow } from './decision/take-with-shadow.js';
+import { type DecisionObservation, DecisionObserver } from './observe/decision-observer.js';
+import type { RateLimitEvents } from './observe/rate-limit-events.js';
 import type { ResolvedModuleOptions } from './options/resolved-module-options.interface.js';
 import type { BreakerLayer } from './pipeline/breaker.layer.js';
 import { buildPipeline } from './pipeline/build-pipeline.js';
@@ -28,21 +31,44 @@ export class RateLimitEngine implements OnModuleInit, OnModuleDestroy {
   private readonly pipeline: DecisionLayer;
   private readonly location: string;
   private readonly logger = new Logger(RATE_LIMIT_LOG_CONTEXT);
+  private readonly observer: DecisionObserver;
 
   constructor(
     @Inject(RESOLVED_RATE_LIMIT_OPTIONS) readonly options: ResolvedModuleOptions,
     @Optional() private readonly adapterHost?: HttpAdapterHost,
   ) {
-    const { top, location, store, breaker } = buildPipeline(options, this.logger);
+    this.observer = new DecisionObserver(options, this.logger);
+    const { top, location, store, breaker } = buildPipeline(options, this.logger, this.observer);
     this.pipeline = top;
     this.location = location;
     this.store = store;
     this.breaker = breaker;
   }
 
-  /** The decision over `query`'s buckets; `names[i]` names the limit of `query.requests[i]`. */
+  /** Denials, shadow denials, failure-strategy decisions and breaker changes, in process. */
+  get events(): RateLimitEvents {
+    return this.observer.events;
+  }
+
+  /**
+   * The decision over `query`'s buckets; `names[i]` names the limit of `query.requests[i]`.
+   * Requests in shadow mode never deny; mixed with enforced ones, they are taken after them.
+   */
   decide(names: readonly string[], query: TakeQuery): Promise<RateLimitDecision> {
-    return this.pipeline.take(query).then((take) => buildDecision(names, take));
+    const shadow = shadowFlags(query.requests);
+    const take =
+      shadow === undefined || shadow.every(Boolean)
+        ? this.pipeline.take(query)
+        : takeWithShadow(this.pipeline, query, shadow);
+    return take.then((result) => buildDecision(names, result, shadow));
+  }
+
+  /**
+   * Reports a decision the guard or the service acted on: metrics, events and the shadow-mode
+   * log line, each only when on.
+   */
+  observe(observation: DecisionObservation): void {
+    this.observer.observe(observation);
   }
 
   /** Deletes buckets (full again), here and in this instance's caches. */
@@ -57,7 +83,7 @@ export class RateLimitEngine implements OnModuleInit, OnModuleDestroy {
 
   /** Waits (bounded) for Redis, then says in one line where decisions are made. */
   async onModuleInit(): Promise<void> {
-    await this.store.waitUntilReady?.();
+    await Promise.all([this.store.waitUntilReady?.(), this.observer.start(this.breaker)]);
     this.logger.log(
       `Rate limits are judged in ${this.location}; key prefix '${this.options.keyPrefix}', ` +
         `failure strategy '${this.options.failureStrategy}', timeout ${this.options.timeoutMs} ms`,
@@ -82,6 +108,7 @@ export class RateLimitEngine implements OnModuleInit, OnModuleDestroy {
 
   /** Gives leased tokens back, then closes the store's client (a layer closes what it wraps). */
   async onModuleDestroy(): Promise<void> {
+    this.observer.close();
     await this.pipeline.close();
   }
 }

@@ -167,6 +167,8 @@ export class RateLimitGuard implements CanActivate {
       failureStrategy: plan.failureStrategy,
     });
     recordDecision(context, decision);
+    const route = `${context.getClass().name}.${context.getHandler().name}`;
+    this.engine.observe({ scope: route, route, limits: plan.limits, identities: known, decision });
     await this.answer(decision, plan, context, transport);
   }
 

@@ -3,6 +3,7 @@ import { APP_INTERCEPTOR } from '@nestjs/core';
 import type { RateLimitModuleFactoryOptions } from './options/rate-limit-module-options.interface.js';
 import { resolveModuleOptions } from './options/resolve-module-options.js';
 import { RESOLVED_RATE_LIMIT_OPTIONS } from './rate-limit.constants.js';
+import { RateLimitEvents } from './observe/rate-limit-events.js';
 import { RateLimitEngine } from './rate-limit.engine.js';
 import { RateLimitGuard } from './rate-limit.guard.js';
 import { RateLimitInterceptor } from './rate-limit.interceptor.js';
@@ -38,12 +39,17 @@ import { RateLimitStore } from './stores/rate-limit-store.interface.js';
       inject: [RateLimitEngine],
       useFactory: (engine: RateLimitEngine) => engine.store,
     },
+    {
+      provide: RateLimitEvents,
+      inject: [RateLimitEngine],
+      useFactory: (engine: RateLimitEngine) => engine.events,
+    },
     RateLimitService,
     RateLimitGuard,
     // Always: it finishes what the guard defers, however the guard is bound.
     { provide: APP_INTERCEPTOR, useClass: RateLimitInterceptor },
   ],
-  exports: [RateLimitService, RateLimitGuard, RateLimitStore, RateLimitEngine],
+  exports: [RateLimitService, RateLimitGuard, RateLimitStore, RateLimitEngine, RateLimitEvents],
 })
 export class RateLimitModule extends RateLimitConfigurableModule {
   /** Options may be omitted: memory store, limits only where @RateLimit or defaultLimit says. */

@@ -76,14 +76,17 @@ export class RateLimitService {
         ]);
       }
       const costs = plan.limits.map(({ limit }) => cost ?? fixedCost(limit));
-      return this.engine.decide(plan.names, {
-        requests: bucketRequests(
-          plan,
-          plan.limits.map(() => identity),
-          costs,
-        ),
+      const identities = plan.limits.map(() => identity);
+      const decided = this.engine.decide(plan.names, {
+        requests: bucketRequests(plan, identities, costs),
         mode: method,
         failureStrategy: plan.failureStrategy,
+      });
+      // A peek admits nothing: only consumes are decisions for metrics and events.
+      if (method === 'peek') return decided;
+      return decided.then((decision) => {
+        this.engine.observe({ scope: SERVICE_SCOPE, limits: plan.limits, identities, decision });
+        return decision;
       });
     } catch (error) {
       return Promise.reject(error instanceof Error ? error : new Error(String(error)));

@@ -24,6 +24,11 @@ export interface BucketRequest {
   readonly lease?: LeaseSettings;
   /** Whole tokens wanted on top of the cost, for this instance to spend locally (mode 'lease'). */
   readonly extra?: number;
+  /**
+   * The bucket's limit is in shadow mode: the engine judges it apart from the enforced limits
+   * and never lets it deny. Layers and stores ignore it.
+   */
+  readonly shadow?: true;
 }
 
 /** Token leasing of one limit. */

@@ -12,12 +12,19 @@ const STRATEGY_OF: Partial<Record<DecisionSource, FailureStrategy>> = {
 /**
  * Builds the decision from a pipeline's take, limits named in the requests' order. The headline
  * fields come from the most restrictive limit: when denied, the denying limit with the longest
- * wait (-1 first); when allowed, the limit with the fewest tokens left.
+ * wait (-1 first); when allowed, the limit with the fewest tokens left. `shadow[i]` marks limits
+ * in shadow mode: they never deny, so the verdict and a denial's headline come from the others.
  */
-export function buildDecision(names: readonly string[], take: Take): RateLimitDecision {
+export function buildDecision(
+  names: readonly string[],
+  take: Take,
+  shadow?: readonly boolean[],
+): RateLimitDecision {
   const limits: LimitDecision[] = [];
   let allowed = true;
+  let wouldDeny = false;
   let headline: LimitDecision | undefined;
+  let enforcedHeadline: LimitDecision | undefined;
   take.results.forEach((result: BucketResult, i) => {
     const entry: LimitDecision = {
       name: names[i] ?? '',
@@ -28,10 +35,26 @@ export function buildDecision(names: readonly string[], take: Take): RateLimitDe
       retryAfterMs: result.retryAfterMs,
     };
     limits.push(entry);
-    if (!entry.allowed) allowed = false;
     if (headline === undefined || moreRestrictive(entry, headline)) headline = entry;
+    if (shadow?.[i] === true) {
+      entry.shadow = true;
+      if (!entry.allowed) wouldDeny = true;
+      return;
+    }
+    if (!entry.allowed) allowed = false;
+    if (
+      shadow !== undefined &&
+      (enforcedHeadline === undefined || moreRestrictive(entry, enforcedHeadline))
+    ) {
+      enforcedHeadline = entry;
+    }
   });
-  const chosen = headline ?? { limit: 0, remaining: 0, resetMs: 0, retryAfterMs: 0 };
+  const chosen = (allowed ? headline : (enforcedHeadline ?? headline)) ?? {
+    limit: 0,
+    remaining: 0,
+    resetMs: 0,
+    retryAfterMs: 0,
+  };
   const decision: RateLimitDecision = {
     allowed,
     limit: chosen.limit,
@@ -45,6 +68,7 @@ export function buildDecision(names: readonly string[], take: Take): RateLimitDe
     decision.storeError = take.storeError;
     decision.failureStrategy = STRATEGY_OF[take.source] ?? 'open';
   }
+  if (allowed && wouldDeny) decision.shadow = true;
   return decision;
 }
 

@@ -19,6 +19,8 @@ export interface LimitDecision {
   resetMs: number;
   /** 0 when this limit passes; else milliseconds until it would; -1: never (cost > capacity). */
   retryAfterMs: number;
+  /** Set when the limit is in shadow mode: it never denies; `allowed` says whether it would. */
+  shadow?: true;
 }
 
 /**
@@ -51,4 +53,9 @@ export interface RateLimitDecision {
   storeError?: RateLimitStoreError;
   /** Set with `storeError`: the failure strategy that decided. */
   failureStrategy?: FailureStrategy;
+  /**
+   * Set when only limits in shadow mode would have denied: the request passes (`allowed` is
+   * true, `retryAfterMs` 0) and the `limits` entries with `allowed: false` say which.
+   */
+  shadow?: true;
 }

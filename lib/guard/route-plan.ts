@@ -13,6 +13,8 @@ interface PlannedLimit {
   readonly keyHead: string;
   readonly identity: IdentityResolver;
   readonly failureStrategy: FailureStrategy;
+  /** Judged and reported, never denying (the limit's `shadow`, else the module's). */
+  readonly shadow: boolean;
 }
 
 /** What the guard does for a route, computed once per handler and reused by every request. */
@@ -22,6 +24,7 @@ export interface RoutePlan {
   readonly conditional: boolean;
   readonly names: readonly string[];
   readonly policy: string;
+  /** Of the enforced limits (a shadow limit never denies), or of the shadow ones when all are. */
   readonly failureStrategy: FailureStrategy;
   /** Every limit leases: requests carry their lease, for the lease layer. */
   readonly leases: boolean;
@@ -38,6 +41,7 @@ export function planRoute(
       keyHead: bucketKeyHead(options.keyPrefix, limit.scope ?? defaultScope, limit.name),
       identity: limit.identity ?? options.identity,
       failureStrategy: limit.failureStrategy ?? options.failureStrategy,
+      shadow: limit.shadow ?? options.shadow,
     })),
   );
 }
@@ -50,7 +54,12 @@ export function planLimits(limits: readonly PlannedLimit[]): RoutePlan {
     conditional: rules.some((limit) => limit.when !== undefined),
     names: rules.map((limit) => limit.name),
     policy: policyHeader(rules),
-    failureStrategy: mostProtective(limits.map((planned) => planned.failureStrategy)),
+    failureStrategy: mostProtective(
+      (limits.some((planned) => !planned.shadow)
+        ? limits.filter((planned) => !planned.shadow)
+        : limits
+      ).map((planned) => planned.failureStrategy),
+    ),
     leases: rules.every((limit) => limit.lease !== undefined),
   };
 }
@@ -61,12 +70,14 @@ export function bucketRequests(
   identities: readonly string[],
   costs: readonly number[],
 ): BucketRequest[] {
-  return plan.limits.map(({ limit, keyHead }, i) => {
+  return plan.limits.map(({ limit, keyHead, shadow }, i) => {
     const request = {
       key: bucketKey(keyHead, identities[i] ?? ''),
       rule: limit,
       cost: costs[i] ?? 0,
     };
-    return plan.leases && limit.lease !== undefined ? { ...request, lease: limit.lease } : request;
+    const leased =
+      plan.leases && limit.lease !== undefined ? { ...request, lease: limit.lease } : request;
+    return shadow ? { ...leased, shadow: true as const } : leased;
   });
 }

@@ -13,6 +13,8 @@ export const DEFAULT_MODULE_OPTIONS = {
   memoryStoreMaxKeys: 100_000,
   denyCache: { maxKeys: 10_000 },
   circuitBreaker: { failureThreshold: 5, cooldownMs: 1_000 },
+  metrics: true,
+  shadow: false,
 } as const;
 
 /** Defaults of LimitOptions. */
@@ -28,6 +30,9 @@ export const DEFAULT_LIMIT_OPTIONS = {
  * this often with a count of what was held back: an outage is visible without a line a second.
  */
 export const REPEATED_LOG_INTERVAL_MS = 30_000;
+
+/** A scope's shadow-mode would-be denials are logged at most this often, with a count. */
+export const SHADOW_LOG_INTERVAL_MS = 1_000;
 
 /** Milliseconds a fail-closed denial asks the client to wait (the 503's Retry-After: 1). */
 export const FAIL_CLOSED_RETRY_AFTER_MS = 1000;

@@ -95,4 +95,12 @@ export interface LimitOptions {
    * comes back would cost a refund). A request under several limits leases only if all lease.
    */
   lease?: { tokens: number; ttlMs?: number } | undefined;
+  /**
+   * Shadow mode: the limit is judged, charged and reported (headers, metrics, events) as usual
+   * but never denies; `decision.limits[i].allowed` says whether it would have. A route mixing
+   * shadow and enforced limits judges its shadow limits in a second call, after the enforced
+   * ones, so a shadow denial never keeps the enforced limits from being charged.
+   * @default the module's `shadow` (false)
+   */
+  shadow?: boolean | undefined;
 }

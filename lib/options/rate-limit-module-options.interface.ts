@@ -63,6 +63,35 @@ export interface RateLimitModuleOptions {
    * @default { maxKeys: 10000 }
    */
   denyCache?: { maxKeys?: number } | false | undefined;
+  /**
+   * OpenTelemetry metrics (meter `nest-redis-rate-limit`): `ratelimit.decisions`,
+   * `ratelimit.denials`, `ratelimit.store.duration` and `ratelimit.breaker.state`. They need the
+   * optional peer `@opentelemetry/api` and a MeterProvider registered before the app starts
+   * (or `meterProvider`); without either they cost nothing. `false`: no instrument is created.
+   * @default true
+   */
+  metrics?: boolean | undefined;
+  /**
+   * The MeterProvider of the metrics, e.g. an `@opentelemetry/sdk-metrics` MeterProvider.
+   * @default the global one of `@opentelemetry/api` (`metrics.getMeterProvider()`), read once at startup
+   */
+  meterProvider?: RateLimitMeterProvider | undefined;
+  /**
+   * Shadow mode for every limit (a limit's own `shadow` overrides it): limits are judged,
+   * charged and reported (headers, metrics, events) as usual, but never deny a request.
+   * @default false
+   */
+  shadow?: boolean | undefined;
+}
+
+/**
+ * The part of an OpenTelemetry `MeterProvider` the module uses, so that these types do not need
+ * `@opentelemetry/api` installed.
+ *
+ * @publicApi
+ */
+export interface RateLimitMeterProvider {
+  getMeter(name: string, version?: string): object;
 }
 
 /** What an async factory may return: options that shape the module itself stay out. */

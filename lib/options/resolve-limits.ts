@@ -106,6 +106,8 @@ function resolveLimit(input: unknown, path: string, read: OptionReader): Resolve
     read.fail(`${path}when`, 'must be a function of the request', when);
   }
   const lease = parseLease(limit.lease, capacityValid ? capacity : MAX_CAPACITY, path, read);
+  const shadow =
+    limit.shadow === undefined ? undefined : read.boolean(`${path}shadow`, limit.shadow);
   const identity = limit.keyBy === undefined ? undefined : toIdentityResolver(limit.keyBy);
   if (identity === null) {
     read.fail(`${path}keyBy`, "must be 'ip', 'user', 'apiKey' or a function", limit.keyBy);
@@ -125,6 +127,7 @@ function resolveLimit(input: unknown, path: string, read: OptionReader): Resolve
     failureStrategy,
     when: when as ResolvedLimit['when'],
     lease,
+    shadow,
   });
 }
 

@@ -6,7 +6,10 @@ import { DEFAULT_MODULE_OPTIONS, KEY_PREFIX_PATTERN } from './defaults.js';
 import { FAILURE_STRATEGIES } from './failure-strategy.js';
 import type { LimitOptions } from './limit-options.interface.js';
 import { OptionReader } from './option-reader.js';
-import type { RateLimitModuleOptions } from './rate-limit-module-options.interface.js';
+import type {
+  RateLimitMeterProvider,
+  RateLimitModuleOptions,
+} from './rate-limit-module-options.interface.js';
 import { resolveLimits } from './resolve-limits.js';
 import type { ResolvedLimit } from './resolved-limit.interface.js';
 import type { ResolvedModuleOptions } from './resolved-module-options.interface.js';
@@ -61,6 +64,9 @@ export function resolveModuleOptions(options: RateLimitModuleOptions = {}): Reso
   const circuitBreaker = parseCircuitBreaker(input.circuitBreaker, read);
   const denyCache = parseDenyCache(input.denyCache, read);
   const defaultLimits = parseDefaultLimits(input.defaultLimit, read);
+  const metrics = read.boolean('metrics', input.metrics ?? defaults.metrics);
+  const meterProvider = parseMeterProvider(input.meterProvider, read);
+  const shadow = read.boolean('shadow', input.shadow ?? defaults.shadow);
   if (read.problems.length > 0 || identity === null) {
     throw new RateLimitConfigError(WHERE, read.problems);
   }
@@ -78,7 +84,21 @@ export function resolveModuleOptions(options: RateLimitModuleOptions = {}): Reso
     memoryStoreMaxKeys,
     circuitBreaker,
     denyCache,
+    metrics,
+    meterProvider,
+    shadow,
   });
+}
+
+function parseMeterProvider(
+  value: unknown,
+  read: OptionReader,
+): RateLimitMeterProvider | undefined {
+  if (value === undefined) return undefined;
+  const getMeter = (value as { getMeter?: unknown } | null)?.getMeter;
+  if (typeof getMeter === 'function') return value as RateLimitMeterProvider;
+  read.fail('meterProvider', 'must be an OpenTelemetry MeterProvider (with getMeter())', value);
+  return undefined;
 }
 
 /** Tells the shapes of the `redis` option apart, once. */

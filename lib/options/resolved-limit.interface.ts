@@ -18,4 +18,6 @@ export interface ResolvedLimit extends BucketRule {
   readonly failureStrategy: FailureStrategy | undefined;
   readonly when: ((context: ExecutionContext) => boolean | Promise<boolean>) | undefined;
   readonly lease: LeaseSettings | undefined;
+  /** Undefined: the module's `shadow`. */
+  readonly shadow: boolean | undefined;
 }

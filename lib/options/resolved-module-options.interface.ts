@@ -2,6 +2,7 @@ import type { IdentityResolver } from '../keys/identity-resolver.js';
 import type { CircuitBreakerSettings } from '../pipeline/circuit-breaker.js';
 import type { RedisConnection } from '../stores/redis-client.js';
 import type { FailureStrategy } from './limit-options.interface.js';
+import type { RateLimitMeterProvider } from './rate-limit-module-options.interface.js';
 import type { ResolvedLimit } from './resolved-limit.interface.js';
 
 /** Module options after parsing: every field set, every default applied. */
@@ -20,4 +21,8 @@ export interface ResolvedModuleOptions {
   readonly memoryStoreMaxKeys: number;
   readonly circuitBreaker: CircuitBreakerSettings | false;
   readonly denyCache: { readonly maxKeys: number } | false;
+  readonly metrics: boolean;
+  /** Undefined: the global MeterProvider of @opentelemetry/api. */
+  readonly meterProvider: RateLimitMeterProvider | undefined;
+  readonly shadow: boolean;
 }

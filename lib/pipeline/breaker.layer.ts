@@ -23,6 +23,7 @@ export class BreakerLayer implements DecisionLayer {
   readonly breaker: CircuitBreaker;
   private openedAtUs = 0;
   private readonly unsubscribe: () => void;
+  private readonly listeners = new Set<(from: CircuitState, to: CircuitState) => void>();
 
   constructor(
     private readonly inner: RateLimitStore,
@@ -30,7 +31,10 @@ export class BreakerLayer implements DecisionLayer {
     private readonly clock: Clock = systemClock,
     private readonly logger: Pick<Logger, 'warn' | 'log'> = new Logger(RATE_LIMIT_LOG_CONTEXT),
   ) {
-    this.breaker = new CircuitBreaker(settings, clock, (from, to) => this.logChange(from, to));
+    this.breaker = new CircuitBreaker(settings, clock, (from, to) => {
+      this.logChange(from, to);
+      for (const listener of this.listeners) listener(from, to);
+    });
     this.unsubscribe = inner.onReconnect?.(() => this.breaker.endCooldown()) ?? (() => {});
   }
 
@@ -54,8 +58,15 @@ export class BreakerLayer implements DecisionLayer {
     return this.guard(() => this.inner.resetIdentity(keyPrefix, identity));
   }
 
+  /** Calls `listener` on every change of the circuit's state; returns the unsubscribe. */
+  onStateChange(listener: (from: CircuitState, to: CircuitState) => void): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
   close(): Promise<void> {
     this.unsubscribe();
+    this.listeners.clear();
     return this.inner.close();
   }
 

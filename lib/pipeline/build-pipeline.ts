@@ -10,6 +10,7 @@ import type { DecisionLayer } from './decision-layer.interface.js';
 import { DenyCacheLayer } from './deny-cache.layer.js';
 import { FailureStrategyLayer } from './failure-strategy.layer.js';
 import { LeaseLayer } from './lease.layer.js';
+import { type StoreCallRecorder, StoreTimingLayer } from './store-timing.layer.js';
 
 /** The assembled pipeline: its top, which answers every decision, and the parts others observe. */
 export interface Pipeline {
@@ -33,8 +34,14 @@ export interface Pipeline {
  * - The failure strategy sees the breaker's refusals as failures, so an open circuit costs no
  *   timeout. Below it every failure rejects; above it nothing does.
  * - The deny cache, leasing and the breaker are for Redis; the memory store is local already.
+ * - With metrics on, a timing layer sits directly on the Redis store: it sees every round
+ *   trip and none of the calls the breaker refuses.
  */
-export function buildPipeline(options: ResolvedModuleOptions, logger?: Logger): Pipeline {
+export function buildPipeline(
+  options: ResolvedModuleOptions,
+  logger?: Logger,
+  storeCalls?: StoreCallRecorder,
+): Pipeline {
   const log = logger ?? new Logger(RATE_LIMIT_LOG_CONTEXT);
   const { redis } = options;
   if (redis === undefined) {
@@ -55,9 +62,11 @@ export function buildPipeline(options: ResolvedModuleOptions, logger?: Logger): 
           options.timeoutMs,
           options.readyWaitMs,
         );
+  const timed =
+    options.metrics && storeCalls !== undefined ? new StoreTimingLayer(store, storeCalls) : store;
   const breaker =
-    options.circuitBreaker === false ? undefined : new BreakerLayer(store, options.circuitBreaker);
-  let top: DecisionLayer = new FailureStrategyLayer(breaker ?? store, options);
+    options.circuitBreaker === false ? undefined : new BreakerLayer(timed, options.circuitBreaker);
+  let top: DecisionLayer = new FailureStrategyLayer(breaker ?? timed, options);
   top = new LeaseLayer(top, options.memoryStoreMaxKeys);
   if (options.denyCache !== false) top = new DenyCacheLayer(top, options.denyCache.maxKeys);
   return { top, location: describeConnection(redis), store, breaker };

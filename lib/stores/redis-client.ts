@@ -88,7 +88,7 @@ export function describeConnection(connection: RedisConnection): string {
         const seeds = (client as unknown as { startupNodes?: readonly unknown[] }).startupNodes;
         return `redis-cluster with ${seeds?.length ?? 0} seed node(s) (your client)`;
       }
-      return `${describeOptions(client.options)} (your client)`;
+      return `${describeOptions(client.options ?? {})} (your client)`;
     }
   }
 }

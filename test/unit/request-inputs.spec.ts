@@ -75,21 +75,21 @@ describe('RequestInputs', () => {
   describe('identity', () => {
     const apiKey = toIdentityResolver('apiKey') as IdentityResolver;
 
-    it('lets the 400 of a refused x-api-key through, unlogged', () => {
+    it('lets the 400 of a refused x-api-key through, unlogged', async () => {
       const inputs = new RequestInputs(SETTINGS);
       const secret = `secret-${'x'.repeat(600)}`;
-      expect(() => inputs.identity(apiKey, context({ 'x-api-key': secret }))).toThrow(
+      await expect(inputs.identity(apiKey, context({ 'x-api-key': secret }))).rejects.toThrow(
         InvalidApiKeyHeaderException,
       );
       expect(errors).toEqual([]);
     });
 
-    it('still limits by IP, logged, when a keyBy function throws', () => {
+    it('still limits by IP, logged, when a keyBy function throws', async () => {
       const inputs = new RequestInputs(SETTINGS);
       const failing = toIdentityResolver(() => {
         throw new Error('boom');
       }) as IdentityResolver;
-      expect(inputs.identity(failing, context())).toBe('ip:203.0.113.9');
+      await expect(inputs.identity(failing, context())).resolves.toBe('ip:203.0.113.9');
       expect(errors).toHaveLength(1);
     });
   });

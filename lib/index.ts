@@ -5,6 +5,7 @@ export { RateLimitGuard } from './rate-limit.guard.js';
 export { RateLimit } from './decorators/rate-limit.decorator.js';
 export { SkipRateLimit } from './decorators/skip-rate-limit.decorator.js';
 export { RateLimitInfo } from './decorators/rate-limit-info.decorator.js';
+export { RateLimitHeaders } from './decorators/rate-limit-headers.decorator.js';
 export { RateLimitConfigError } from './errors/rate-limit-config.error.js';
 export { RateLimitStoreError } from './errors/rate-limit-store.error.js';
 export { TooManyRequestsException } from './http/too-many-requests.exception.js';
@@ -24,6 +25,7 @@ export type {
 } from './options/limit-options.interface.js';
 export type {
   RateLimitMeterProvider,
+  RateLimitHeadersMode,
   RateLimitModuleFactoryOptions,
   RateLimitModuleOptions,
 } from './options/rate-limit-module-options.interface.js';

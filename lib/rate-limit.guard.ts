@@ -1,16 +1,22 @@
 import { type CanActivate, type ExecutionContext, Injectable, Logger } from '@nestjs/common';
 import { HttpAdapterHost, Reflector } from '@nestjs/core';
 import type { RateLimitDecision } from './decision/rate-limit-decision.interface.js';
+import { HeadersMetadata } from './decorators/rate-limit-headers.decorator.js';
 import { LimitsMetadata, SkipMetadata } from './decorators/rate-limit.decorator.js';
 import { callOf, recordDecision } from './guard/call-decision.js';
 import { bucketRequests, planLimits, planRoute, type RoutePlan } from './guard/route-plan.js';
 import { RequestInputs } from './guard/request-inputs.js';
-import { rateLimitHeader, retryAfterSeconds } from './http/rate-limit-headers.js';
+import {
+  rateLimitHeader,
+  resetEpochSeconds,
+  retryAfterSeconds,
+} from './http/rate-limit-headers.js';
 import { toBucketIdentity } from './keys/bucket-identity.js';
 import { readsUser } from './keys/identity-resolver.js';
-import { FAIL_CLOSED_RETRY_AFTER_MS } from './options/defaults.js';
+import { FAIL_CLOSED_RETRY_AFTER_MS, REPEATED_LOG_INTERVAL_MS } from './options/defaults.js';
 import { RATE_LIMIT_LOG_CONTEXT } from './rate-limit.constants.js';
 import { RateLimitEngine } from './rate-limit.engine.js';
+import { ThrottledLogger } from './throttled-logger.js';
 import { isRootField } from './transports/graphql.transport.js';
 import { defaultTransports } from './transports/index.js';
 import type { RateLimitTransport, TrustProxy } from './transports/transport.interface.js';
@@ -58,6 +64,7 @@ export class RateLimitGuard implements CanActivate {
   private readonly transports: Map<string, RateLimitTransport>;
   private readonly logger = new Logger(RATE_LIMIT_LOG_CONTEXT);
   private readonly loggedFallbacks = new Set<string>();
+  private readonly factoryLog = new ThrottledLogger(this.logger, REPEATED_LOG_INTERVAL_MS);
 
   constructor(
     protected readonly reflector: Reflector,
@@ -130,11 +137,32 @@ export class RateLimitGuard implements CanActivate {
     context: ExecutionContext,
     decision: RateLimitDecision,
   ): Promise<never> {
+    const own = this.exceptionOf(decision, context);
+    if (own !== undefined) throw own;
     const transport = this.transportFor(context);
     const retryAfter = retryAfterSeconds(decision.retryAfterMs) ?? -1;
     throw transport === undefined
       ? new Error('Too Many Requests')
       : await transport.rateLimited(decision, retryAfter);
+  }
+
+  /** The module's exceptionFactory's error; undefined: no factory, or none from it (a failure is logged). */
+  private exceptionOf(decision: RateLimitDecision, context: ExecutionContext): Error | undefined {
+    const factory = this.engine.options.exceptionFactory;
+    if (factory === undefined) return undefined;
+    let what: string;
+    try {
+      const error: unknown = factory(decision, context);
+      if (error === undefined || error instanceof Error) return error;
+      what = `returned ${typeof error}`;
+    } catch (error) {
+      what = `threw ${error instanceof Error ? `${error.name}: ${error.message}` : String(error)}`;
+    }
+    this.factoryLog.error(
+      () =>
+        `exceptionFactory ${what}; it must return an Error or undefined. Using the default error`,
+    );
+    return undefined;
   }
 
   private async enforce(
@@ -243,21 +271,40 @@ export class RateLimitGuard implements CanActivate {
       transport.setHeader(context, 'Retry-After', String(retryAfter));
       throw await transport.unavailable(decision, retryAfter);
     }
-    if (this.engine.options.headers) {
-      transport.setHeader(context, 'RateLimit-Policy', plan.policy);
-      transport.setHeader(context, 'RateLimit', rateLimitHeader(decision.limits));
-    }
+    if (plan.headers !== false) this.sendHeaders(decision, plan, context, transport);
     if (decision.allowed) return;
     const retryAfter = retryAfterSeconds(decision.retryAfterMs);
     if (retryAfter !== undefined) transport.setHeader(context, 'Retry-After', String(retryAfter));
     await this.throwRateLimited(context, decision);
   }
 
+  /** The headers of `plan.headers`: the draft-10 fields, the legacy X-RateLimit-* ones, or both. */
+  private sendHeaders(
+    decision: RateLimitDecision,
+    plan: RoutePlan,
+    context: ExecutionContext,
+    transport: RateLimitTransport,
+  ): void {
+    if (plan.headers !== 'legacy') {
+      transport.setHeader(context, 'RateLimit-Policy', plan.policy);
+      transport.setHeader(context, 'RateLimit', rateLimitHeader(decision.limits));
+    }
+    if (plan.headers !== 'draft-10') {
+      const reset = resetEpochSeconds(decision.resetMs, Date.now());
+      transport.setHeader(context, 'X-RateLimit-Limit', String(decision.limit));
+      transport.setHeader(context, 'X-RateLimit-Remaining', String(decision.remaining));
+      transport.setHeader(context, 'X-RateLimit-Reset', String(reset));
+    }
+  }
+
   private async applicable(plan: RoutePlan, context: ExecutionContext): Promise<RoutePlan> {
     const applies = await Promise.all(
       plan.limits.map(({ limit }) => this.inputs.applies(limit, context)),
     );
-    return planLimits(plan.limits.filter((_, i) => applies[i]));
+    return planLimits(
+      plan.limits.filter((_, i) => applies[i]),
+      plan.headers,
+    );
   }
 
   private requestOf(context: ExecutionContext) {
@@ -309,6 +356,11 @@ export class RateLimitGuard implements CanActivate {
       : (this.reflector.getAllAndOverride(LimitsMetadata, targets) ??
         this.engine.options.defaultLimits);
     if (limits === undefined) return null;
-    return planRoute(limits, `${controller.name}.${handler.name}`, this.engine.options);
+    return planRoute(
+      limits,
+      `${controller.name}.${handler.name}`,
+      this.engine.options,
+      this.reflector.getAllAndOverride(HeadersMetadata, targets) ?? this.engine.options.headers,
+    );
   }
 }

@@ -1,5 +1,5 @@
 import type { BucketRequest } from '../algorithms/algorithm.interface.js';
-import { policyHeader } from '../http/rate-limit-headers.js';
+import { type HeadersMode, policyHeader } from '../http/rate-limit-headers.js';
 import { bucketKey, bucketKeyHead } from '../keys/bucket-key.js';
 import type { IdentityResolver } from '../keys/identity-resolver.js';
 import { mostProtective } from '../options/failure-strategy.js';
@@ -24,6 +24,8 @@ export interface RoutePlan {
   readonly conditional: boolean;
   readonly names: readonly string[];
   readonly policy: string;
+  /** Which rate-limit headers its responses carry (@RateLimitHeaders, else the module's). */
+  readonly headers: HeadersMode;
   /** Of the enforced limits (a shadow limit never denies), or of the shadow ones when all are. */
   readonly failureStrategy: FailureStrategy;
   /** Every limit leases: requests carry their lease, for the lease layer. */
@@ -34,6 +36,7 @@ export function planRoute(
   limits: readonly ResolvedLimit[],
   defaultScope: string,
   options: ResolvedModuleOptions,
+  headers: HeadersMode = options.headers,
 ): RoutePlan {
   return planLimits(
     limits.map((limit) => ({
@@ -43,17 +46,19 @@ export function planRoute(
       failureStrategy: limit.failureStrategy ?? options.failureStrategy,
       shadow: limit.shadow ?? options.shadow,
     })),
+    headers,
   );
 }
 
 /** The plan of a subset of a route's limits (those whose `when` holds for a request). */
-export function planLimits(limits: readonly PlannedLimit[]): RoutePlan {
+export function planLimits(limits: readonly PlannedLimit[], headers: HeadersMode): RoutePlan {
   const rules = limits.map((planned) => planned.limit);
   return {
     limits,
     conditional: rules.some((limit) => limit.when !== undefined),
     names: rules.map((limit) => limit.name),
     policy: policyHeader(rules),
+    headers,
     failureStrategy: mostProtective(
       (limits.some((planned) => !planned.shadow)
         ? limits.filter((planned) => !planned.shadow)

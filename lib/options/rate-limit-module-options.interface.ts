@@ -1,4 +1,6 @@
+import type { ExecutionContext } from '@nestjs/common';
 import type { Cluster, Redis, RedisOptions } from 'ioredis';
+import type { RateLimitDecision } from '../decision/rate-limit-decision.interface.js';
 import type { RedisClusterConfig } from '../stores/redis-client.js';
 import type { FailureStrategy, KeyBy, LimitOptions } from './limit-options.interface.js';
 
@@ -38,8 +40,25 @@ export interface RateLimitModuleOptions {
   defaultLimit?: LimitOptions | LimitOptions[] | undefined;
   /** Register `RateLimitGuard` as a global guard (`APP_GUARD`). @default true */
   global?: boolean;
-  /** Send the `RateLimit-Policy` and `RateLimit` headers. @default true */
-  headers?: boolean | undefined;
+  /**
+   * Rate-limit headers of every limited response: `'draft-10'` (or `true`) sends the IETF draft's
+   * `RateLimit-Policy` and `RateLimit`; `'legacy'` sends `X-RateLimit-Limit`,
+   * `X-RateLimit-Remaining` and `X-RateLimit-Reset` (UTC epoch seconds) of the most restrictive
+   * limit; `'both'` sends all five; `false` none. `@RateLimitHeaders()` overrides it per route.
+   * A denial's `Retry-After` is sent whatever this says.
+   * @default true ('draft-10')
+   */
+  headers?: RateLimitHeadersMode | undefined;
+  /**
+   * Builds the error a denied call is refused with, instead of the transport's own (HTTP:
+   * TooManyRequestsException): your 429 body or error type. Headers and `Retry-After` are set
+   * before it is called. Called on every transport the guard serves (check
+   * `context.getType()`); `undefined` keeps the transport's own error. One that throws or
+   * returns something else is logged and the transport's own error is used.
+   * @default the transport's error
+   */
+  exceptionFactory?:
+    ((decision: RateLimitDecision, context: ExecutionContext) => Error | undefined) | undefined;
   /** IPv6 clients are grouped by this prefix length, since one client owns a whole /64. @default 64 */
   ipv6Subnet?: number | undefined;
   /**
@@ -93,6 +112,14 @@ export interface RateLimitModuleOptions {
 export interface RateLimitMeterProvider {
   getMeter(name: string, version?: string): object;
 }
+
+/**
+ * Which rate-limit headers a response carries: `true` or `'draft-10'`, `'legacy'`, `'both'`, or
+ * `false` for none.
+ *
+ * @publicApi
+ */
+export type RateLimitHeadersMode = boolean | 'draft-10' | 'legacy' | 'both';
 
 /** What an async factory may return: options that shape the module itself stay out. */
 export type RateLimitModuleFactoryOptions = Omit<RateLimitModuleOptions, 'global'>;

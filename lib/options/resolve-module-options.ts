@@ -1,4 +1,5 @@
 import { RateLimitConfigError } from '../errors/rate-limit-config.error.js';
+import type { HeadersMode } from '../http/rate-limit-headers.js';
 import { toIdentityResolver } from '../keys/identity-resolver.js';
 import type { CircuitBreakerSettings } from '../pipeline/circuit-breaker.js';
 import { isClient, type RedisClusterConfig, type RedisConnection } from '../stores/redis-client.js';
@@ -49,7 +50,8 @@ export function resolveModuleOptions(options: RateLimitModuleOptions = {}): Reso
   const identity = toIdentityResolver(input.keyBy ?? defaults.keyBy);
   if (identity === null)
     read.fail('keyBy', "must be 'ip', 'user', 'apiKey' or a function", input.keyBy);
-  const headers = read.boolean('headers', input.headers ?? defaults.headers);
+  const headers = parseHeadersMode('headers', input.headers ?? defaults.headers, read);
+  const exceptionFactory = parseExceptionFactory(input.exceptionFactory, read);
   const ipv6Subnet = read.integer(
     'ipv6Subnet',
     input.ipv6Subnet ?? defaults.ipv6Subnet,
@@ -80,6 +82,7 @@ export function resolveModuleOptions(options: RateLimitModuleOptions = {}): Reso
     identity,
     defaultLimits,
     headers,
+    exceptionFactory,
     ipv6Subnet,
     memoryStoreMaxKeys,
     circuitBreaker,
@@ -98,6 +101,28 @@ function parseMeterProvider(
   const getMeter = (value as { getMeter?: unknown } | null)?.getMeter;
   if (typeof getMeter === 'function') return value as RateLimitMeterProvider;
   read.fail('meterProvider', 'must be an OpenTelemetry MeterProvider (with getMeter())', value);
+  return undefined;
+}
+
+const HEADERS_MODES: readonly unknown[] = [true, false, 'draft-10', 'legacy', 'both'];
+
+/** `headers` of the module or of @RateLimitHeaders; true is 'draft-10'. */
+export function parseHeadersMode(path: string, value: unknown, read: OptionReader): HeadersMode {
+  if (!HEADERS_MODES.includes(value)) {
+    read.fail(path, "must be true, false, 'draft-10', 'legacy' or 'both'", value);
+    return false;
+  }
+  return value === true ? 'draft-10' : (value as HeadersMode);
+}
+
+function parseExceptionFactory(
+  value: unknown,
+  read: OptionReader,
+): ResolvedModuleOptions['exceptionFactory'] {
+  if (value === undefined || typeof value === 'function') {
+    return value as ResolvedModuleOptions['exceptionFactory'];
+  }
+  read.fail('exceptionFactory', 'must be a function (decision, context) => Error', value);
   return undefined;
 }
 

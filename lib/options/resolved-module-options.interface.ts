@@ -1,3 +1,6 @@
+import type { ExecutionContext } from '@nestjs/common';
+import type { RateLimitDecision } from '../decision/rate-limit-decision.interface.js';
+import type { HeadersMode } from '../http/rate-limit-headers.js';
 import type { IdentityResolver } from '../keys/identity-resolver.js';
 import type { CircuitBreakerSettings } from '../pipeline/circuit-breaker.js';
 import type { RedisConnection } from '../stores/redis-client.js';
@@ -16,7 +19,9 @@ export interface ResolvedModuleOptions {
   readonly readyWaitMs: number;
   readonly identity: IdentityResolver;
   readonly defaultLimits: readonly ResolvedLimit[] | undefined;
-  readonly headers: boolean;
+  readonly headers: HeadersMode;
+  readonly exceptionFactory:
+    ((decision: RateLimitDecision, context: ExecutionContext) => Error | undefined) | undefined;
   readonly ipv6Subnet: number;
   readonly memoryStoreMaxKeys: number;
   readonly circuitBreaker: CircuitBreakerSettings | false;

@@ -2,6 +2,8 @@
 import type { ExecutionContext } from '@nestjs/common';
 import {
   RateLimit,
+  RateLimitHeaders,
+  RateLimitInfo,
   RateLimitModule,
   type RateLimitDecision,
   type RateLimitService,
@@ -38,6 +40,21 @@ RateLimit({ capacity: 10 });
 // @ts-expect-error keyBy is 'ip' | 'user' | 'apiKey' | a function
 RateLimit({ capacity: 10, refill: 1, keyBy: 'session' });
 SkipRateLimit();
+
+RateLimitModule.forRoot({ headers: 'legacy' });
+RateLimitModule.forRoot({ headers: false });
+// @ts-expect-error headers is a boolean, 'draft-10', 'legacy' or 'both'
+RateLimitModule.forRoot({ headers: 'draft-11' });
+RateLimitHeaders('both');
+// @ts-expect-error @RateLimitHeaders takes a mode
+RateLimitHeaders();
+RateLimitModule.forRoot({
+  exceptionFactory: (decision: RateLimitDecision, context: ExecutionContext) =>
+    context.getType() === 'http' ? new Error(`wait ${decision.retryAfterMs} ms`) : undefined,
+});
+// @ts-expect-error exceptionFactory returns an Error or undefined
+RateLimitModule.forRoot({ exceptionFactory: () => 'slow down' });
+export const infoParameter: ParameterDecorator = RateLimitInfo();
 
 export async function usesService(service: RateLimitService): Promise<number> {
   const decision: RateLimitDecision = await service.consume(

@@ -21,7 +21,7 @@ describe('resolveModuleOptions', () => {
       failureStrategy: 'open',
       timeoutMs: 100,
       defaultLimits: undefined,
-      headers: true,
+      headers: 'draft-10',
       ipv6Subnet: 64,
       memoryStoreMaxKeys: 100_000,
     });
@@ -33,6 +33,16 @@ describe('resolveModuleOptions', () => {
       keyPrefix: '',
       headers: false,
     });
+  });
+
+  it.each([
+    [true, 'draft-10'],
+    ['draft-10', 'draft-10'],
+    ['legacy', 'legacy'],
+    ['both', 'both'],
+    [false, false],
+  ] as const)('resolves headers %p to %p', (headers, resolved) => {
+    expect(resolveModuleOptions({ headers }).headers).toBe(resolved);
   });
 
   it('resolves defaultLimit', () => {
@@ -82,7 +92,16 @@ describe('resolveModuleOptions', () => {
       { keyBy: 'cookie' },
       `keyBy must be 'ip', 'user', 'apiKey' or a function (got "cookie")`,
     ],
-    ['headers as a string', { headers: 'yes' }, 'headers must be a boolean'],
+    [
+      'headers as an unknown mode',
+      { headers: 'yes' },
+      `headers must be true, false, 'draft-10', 'legacy' or 'both' (got "yes")`,
+    ],
+    [
+      'an exceptionFactory that is not a function',
+      { exceptionFactory: {} },
+      'exceptionFactory must be a function (decision, context) => Error (got {})',
+    ],
     [
       'ipv6Subnet 129',
       { ipv6Subnet: 129 },
@@ -108,7 +127,7 @@ describe('resolveModuleOptions', () => {
     expect(problemsOf({ timeoutMs: -1, failureStrategy: 'x', headers: 1 })).toEqual([
       `failureStrategy must be 'open', 'closed' or 'local' (got "x")`,
       'timeoutMs must be a positive integer (got -1)',
-      'headers must be a boolean (got 1)',
+      `headers must be true, false, 'draft-10', 'legacy' or 'both' (got 1)`,
     ]);
   });
 });

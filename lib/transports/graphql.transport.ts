@@ -1,4 +1,4 @@
-import type { ExecutionContext } from '@nestjs/common';
+import { type ExecutionContext, IntrinsicException } from '@nestjs/common';
 import type { HttpRequestLike } from '../keys/http-request.interface.js';
 import { withRawUser } from './http.transport.js';
 import type { RateLimitTransport } from './transport.interface.js';
@@ -56,6 +56,10 @@ export class GraphqlTransport implements RateLimitTransport {
   misconfigured(message: string): Promise<Error> {
     return Promise.resolve(new Error(message));
   }
+
+  forbidden(): Promise<Error> {
+    return Promise.resolve(withExtensions('Forbidden', { code: 'FORBIDDEN' }));
+  }
 }
 
 /**
@@ -77,6 +81,10 @@ function contextOf(context: ExecutionContext): GraphqlContext {
   return context.getArgs<unknown[]>()[2] ?? {};
 }
 
+/**
+ * An IntrinsicException, so Nest's exception filter does not log a stack trace for every denied
+ * resolver (an expected answer, not an application error); GraphQL servers read `extensions`.
+ */
 function withExtensions(message: string, extensions: Record<string, unknown>): Error {
-  return Object.assign(new Error(message), { extensions });
+  return Object.assign(new IntrinsicException(message), { extensions });
 }

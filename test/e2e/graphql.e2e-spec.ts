@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { Module, type Type } from '@nestjs/common';
 import { ApolloDriver } from '@nestjs/apollo';
+import { CaptureLogger } from '../support/capture-logger.js';
 import {
   Field,
   type GqlModuleOptions,
@@ -195,6 +196,15 @@ describe.each(SERVERS)('GraphQL on %s', (_server, adapter, driver) => {
     expect(denied.headers.get('ratelimit-policy')).toBe('"default";q=2;w=120');
     expect(denied.headers.get('ratelimit')).toMatch(/^"default";r=0;t=\d+$/);
     expect(denied.headers.get('retry-after')).toBe(String(retryAfter));
+  });
+
+  it('a denial is an expected answer: Nest logs no error or stack trace for it', async () => {
+    const gql = await start();
+    const logger = new CaptureLogger();
+    running!.app.useLogger(logger);
+    for (let i = 0; i < 3; i++) await gql('{ greeting }');
+    expect(calls.get('greeting')).toBe(2);
+    expect(logger.lines.filter((line) => line.level === 'error')).toEqual([]);
   });
 
   it('limits a mutation the same way', async () => {

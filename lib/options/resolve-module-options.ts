@@ -98,8 +98,10 @@ function parseMeterProvider(
   read: OptionReader,
 ): RateLimitMeterProvider | undefined {
   if (value === undefined) return undefined;
-  const getMeter = (value as { getMeter?: unknown } | null)?.getMeter;
-  if (typeof getMeter === 'function') return value as RateLimitMeterProvider;
+  const provider = typeof value === 'object' && value !== null ? value : {};
+  if ('getMeter' in provider && typeof provider.getMeter === 'function') {
+    return provider as RateLimitMeterProvider;
+  }
   read.fail('meterProvider', 'must be an OpenTelemetry MeterProvider (with getMeter())', value);
   return undefined;
 }

@@ -14,6 +14,7 @@ export { InvalidApiKeyHeaderException } from './http/invalid-api-key-header.exce
 export { RateLimitStore } from './stores/rate-limit-store.interface.js';
 export { MemoryRateLimitStore } from './stores/memory.store.js';
 export { RedisRateLimitStore } from './stores/redis.store.js';
+export { RateLimitThrottlerStorage } from './throttler/rate-limit-throttler.storage.js';
 export { RateLimitEvents } from './observe/rate-limit-events.js';
 export type { RateLimitStoreFailure } from './errors/rate-limit-store.error.js';
 export type {
@@ -39,6 +40,7 @@ export type {
 export type { CircuitState } from './pipeline/circuit-breaker.js';
 export type { LimitDecision, RateLimitDecision } from './decision/rate-limit-decision.interface.js';
 export type { RedisClusterConfig } from './stores/redis-client.js';
+export type { RateLimitThrottlerRecord } from './throttler/throttler-records.js';
 export type {
   AlgorithmName,
   BucketRequest,

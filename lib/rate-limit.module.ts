@@ -14,6 +14,7 @@ import {
 } from './rate-limit.module-definition.js';
 import { RateLimitService } from './rate-limit.service.js';
 import { RateLimitStore } from './stores/rate-limit-store.interface.js';
+import { RateLimitThrottlerStorage } from './throttler/rate-limit-throttler.storage.js';
 
 /**
  * Redis-backed token-bucket rate limiting. Global: RateLimitService can be injected anywhere,
@@ -46,10 +47,18 @@ import { RateLimitStore } from './stores/rate-limit-store.interface.js';
     },
     RateLimitService,
     RateLimitGuard,
+    RateLimitThrottlerStorage,
     // Always: it finishes what the guard defers, however the guard is bound.
     { provide: APP_INTERCEPTOR, useClass: RateLimitInterceptor },
   ],
-  exports: [RateLimitService, RateLimitGuard, RateLimitStore, RateLimitEngine, RateLimitEvents],
+  exports: [
+    RateLimitService,
+    RateLimitGuard,
+    RateLimitStore,
+    RateLimitEngine,
+    RateLimitEvents,
+    RateLimitThrottlerStorage,
+  ],
 })
 export class RateLimitModule extends RateLimitConfigurableModule {
   /** Options may be omitted: memory store, limits only where @RateLimit or defaultLimit says. */

@@ -70,7 +70,12 @@ export class BreakerLayer implements DecisionLayer {
     return this.inner.close();
   }
 
-  private guard<T>(call: () => Promise<T>): Promise<T> {
+  /**
+   * Runs one call to the store under the breaker: refused at once while the circuit is open, its
+   * outcome counted. The layer's own methods use it, and so do the module's calls that are not
+   * bucket takes (RateLimitThrottlerStorage).
+   */
+  guard<T>(call: () => Promise<T>): Promise<T> {
     if (this.breaker.admit() === 'reject') {
       return Promise.reject(
         new RateLimitStoreError(

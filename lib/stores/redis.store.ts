@@ -119,9 +119,12 @@ export class RedisRateLimitStore implements RateLimitStore {
   /**
    * Sends the work only when the client is connected (a user's client may queue offline, and a
    * queued script would charge a request already answered), waits `timeoutMs` at most, and turns
-   * every failure into a RateLimitStoreError.
+   * every failure into a RateLimitStoreError. Also for the module's other calls on this client
+   * (blocks, the instance registry).
+   *
+   * @internal
    */
-  private bounded<T>(send: () => Promise<T>): Promise<T> {
+  bounded<T>(send: () => Promise<T>): Promise<T> {
     const status = this.client.status;
     if (status !== 'ready') {
       return Promise.reject(

@@ -7,6 +7,7 @@ import {
   Optional,
 } from '@nestjs/common';
 import { HttpAdapterHost } from '@nestjs/core';
+import type { BlockLayer } from './blocks/block.layer.js';
 import { buildDecision } from './decision/build-decision.js';
 import type { RateLimitDecision } from './decision/rate-limit-decision.interface.js';
 import { shadowFlags, takeWithShadow } from './decision/take-with-shadow.js';
@@ -28,6 +29,8 @@ export class RateLimitEngine implements OnModuleInit, OnModuleDestroy {
   readonly store: RateLimitStore;
   /** The circuit breaker, when the store has one. */
   readonly breaker: BreakerLayer | undefined;
+  /** Sets and lifts blocks (RateLimitService.block); the top of the pipeline. */
+  readonly blocks: BlockLayer;
   private readonly pipeline: DecisionLayer;
   private readonly location: string;
   private readonly logger = new Logger(RATE_LIMIT_LOG_CONTEXT);
@@ -38,11 +41,16 @@ export class RateLimitEngine implements OnModuleInit, OnModuleDestroy {
     @Optional() private readonly adapterHost?: HttpAdapterHost,
   ) {
     this.observer = new DecisionObserver(options, this.logger);
-    const { top, location, store, breaker } = buildPipeline(options, this.logger, this.observer);
+    const { top, location, store, breaker, blocks } = buildPipeline(
+      options,
+      this.logger,
+      this.observer,
+    );
     this.pipeline = top;
     this.location = location;
     this.store = store;
     this.breaker = breaker;
+    this.blocks = blocks;
   }
 
   /** Denials, shadow denials, failure-strategy decisions and breaker changes, in process. */

@@ -13,6 +13,7 @@ import {
 } from './http/rate-limit-headers.js';
 import { toBucketIdentity } from './keys/bucket-identity.js';
 import { readsUser } from './keys/identity-resolver.js';
+import { passesLists } from './lists/access-list.js';
 import { FAIL_CLOSED_RETRY_AFTER_MS, REPEATED_LOG_INTERVAL_MS } from './options/defaults.js';
 import { RATE_LIMIT_LOG_CONTEXT } from './rate-limit.constants.js';
 import { RateLimitEngine } from './rate-limit.engine.js';
@@ -186,6 +187,10 @@ export class RateLimitGuard implements CanActivate {
       tracker !== undefined
         ? plan.limits.map(() => tracker)
         : await this.withFallback(plan, identities ?? [], context, transport);
+    const lists = this.engine.options;
+    if (lists.allowList !== undefined || lists.denyList !== undefined) {
+      if (await passesLists(lists, this.requestOf(context), known, transport)) return;
+    }
     const costs = await Promise.all(
       plan.limits.map(({ limit }) => this.inputs.cost(limit, context)),
     );

@@ -4,6 +4,7 @@ import { RateLimitConfigError } from './errors/rate-limit-config.error.js';
 import { bucketRequests, planRoute, type RoutePlan } from './guard/route-plan.js';
 import { toBucketIdentity } from './keys/bucket-identity.js';
 import { bucketKey } from './keys/bucket-key.js';
+import { MAX_BLOCK_MS } from './options/defaults.js';
 import type { LimitOptions } from './options/limit-options.interface.js';
 import { resolveLimits } from './options/resolve-limits.js';
 import type { ResolvedLimit } from './options/resolved-limit.interface.js';
@@ -56,8 +57,46 @@ export class RateLimitService {
       await this.engine.resetIdentity(this.engine.options.keyPrefix, identity);
       return;
     }
-    const plan = this.plan(limits, 'reset');
-    await this.engine.reset(plan.limits.map(({ keyHead }) => bucketKey(keyHead, identity)));
+    await this.engine.reset(this.bucketKeys(identity, limits, 'reset'));
+  }
+
+  /**
+   * Blocks the key for `durationMs` on `limits` (their buckets, named as `consume` names them:
+   * give a route's limit its `scope` to block it there) or, without limits, on every limit of
+   * the key, routes included. Every instance then denies it there, with a retry (Retry-After)
+   * of the block's remaining time, until the block ends or `unblock` lifts it; a second block
+   * replaces the first. Rejects with RateLimitStoreError when Redis cannot be written.
+   *
+   * @example
+   * ```ts
+   * await rateLimit.block('user:42', 15 * 60_000); // every limit of user 42, for 15 minutes
+   * ```
+   */
+  async block(key: string, durationMs: number, limits?: LimitsArgument): Promise<void> {
+    const identity = toBucketIdentity(checkKey(key, 'block'));
+    if (!Number.isInteger(durationMs) || durationMs < 1 || durationMs > MAX_BLOCK_MS) {
+      throw new RateLimitConfigError('RateLimitService.block', [
+        `durationMs must be an integer from 1 to ${MAX_BLOCK_MS} (got ${String(durationMs)})`,
+      ]);
+    }
+    const keys = limits === undefined ? undefined : this.bucketKeys(identity, limits, 'block');
+    await this.engine.blocks.block(identity, keys, durationMs);
+  }
+
+  /**
+   * Lifts the key's blocks on `limits` or, without limits, every block of the key. Lifting some
+   * limits leaves a block of every limit in place. Other instances forget the block within a
+   * second. Rejects with RateLimitStoreError when Redis cannot be written.
+   */
+  async unblock(key: string, limits?: LimitsArgument): Promise<void> {
+    const identity = toBucketIdentity(checkKey(key, 'unblock'));
+    const keys = limits === undefined ? undefined : this.bucketKeys(identity, limits, 'unblock');
+    await this.engine.blocks.unblock(identity, keys);
+  }
+
+  /** The key's buckets of `limits`. */
+  private bucketKeys(identity: string, limits: LimitsArgument, method: string): string[] {
+    return this.plan(limits, method).limits.map(({ keyHead }) => bucketKey(keyHead, identity));
   }
 
   private decide(

@@ -25,6 +25,11 @@ export interface BucketRequest {
   /** Whole tokens wanted on top of the cost, for this instance to spend locally (mode 'lease'). */
   readonly extra?: number;
   /**
+   * The identity's block key (keys/bucket-key.ts), set by the block layer while blocks may exist:
+   * the store then denies a bucket its identity is blocked on. Absent: blocks are not read.
+   */
+  readonly blockKey?: string;
+  /**
    * The bucket's limit is in shadow mode: the engine judges it apart from the enforced limits
    * and never lets it deny. Layers and stores ignore it.
    */
@@ -51,6 +56,8 @@ export interface BucketResult {
   readonly retryAfterMs: number;
   /** Leased tokens taken on top of the cost (0 unless leasing and the request passed). */
   readonly granted: number;
+  /** Set when a block (RateLimitService.block) denies the bucket: milliseconds it has left. */
+  readonly blockedMs?: number;
 }
 
 /** An algorithm's verdict on one bucket before the all-or-nothing step. */

@@ -11,28 +11,36 @@ Time is Redis's own (TIME), so app instances with skewed clocks agree. Calling T
 writes is safe since Redis 5: scripts replicate their effects, not the script.
 Lua numbers become integers in the reply (truncated), so the algorithms round them themselves.
 
+N buckets; the caller's KEYS hold N keys, or 2N when it asks for blocks to be read:
 KEYS[i]          bucket key; all keys of one call share a {hash tag}, so Cluster accepts the call
+KEYS[N + i]      when 2N keys: bucket i's block key, a hash of block ends in microseconds of
+                 Redis time: field '*' blocks every limit of the identity, field KEYS[i] this
+                 bucket only. A blocked bucket is denied (nothing written, remaining 0) with a
+                 retry of at least the block's remaining time.
 ARGV[1]          '0' peek (judge without writing), '1' consume, '2' consume and lease (take up to
                  `extra` more whole tokens from each bucket for the caller to spend locally),
-                 '3' refund (give `cost` tokens back to each bucket)
-then per bucket, S arguments (S, the stride, is 4; 5 when leasing):
+                 '3' refund (give `cost` tokens back to each bucket; no block keys)
+then per bucket, S arguments (S, the stride, is 4; 5 when leasing), so N = (#ARGV - 1) / S:
   algorithm      its code in ALGORITHMS
   capacity       in tokens
   param          the algorithm's parameter (token bucket: microseconds per token)
   cost           tokens this request takes (refund: gives back)
   extra          when leasing: extra tokens wanted
 
-Reply: per bucket, R integers (R is 3; 4 when leasing):
+Reply: per bucket, R integers (R is 3; 4 when leasing; one more when block keys were given):
   remaining       whole tokens left after this decision
   reset_ms        milliseconds until the bucket is full again
   retry_after_ms  0 if this bucket alone would pass; -1 if its cost exceeds its capacity; else
                   milliseconds until it would (always 0 for a refund)
   granted         when leasing: extra tokens taken (0 unless the request passed)
+  blocked_ms      when block keys were given: milliseconds the bucket stays blocked (0: none)
 ]]
 local mode = ARGV[1]
 local clock = redis.call('TIME')
 local now_us = tonumber(clock[1]) * 1000000 + tonumber(clock[2])
-local bucket_count = #KEYS
+local leasing = mode == '2'
+local stride = leasing and 5 or 4
+local bucket_count = (#ARGV - 1) / stride
 local reply = {}
 
 if mode == '3' then
@@ -48,10 +56,10 @@ if mode == '3' then
   return reply
 end
 
-local leasing = mode == '2'
-local stride = leasing and 5 or 4
-local width = leasing and 4 or 3
+local blocks = #KEYS == 2 * bucket_count
+local width = (leasing and 4 or 3) + (blocks and 1 or 0)
 local state_a, state_b = {}, {}
+local blocked_ms = blocks and {} or nil
 local all_pass = true
 
 for i = 1, bucket_count do
@@ -59,6 +67,17 @@ for i = 1, bucket_count do
   local algorithm = ALGORITHMS[tonumber(ARGV[at + 1])]
   local retry_after_ms, a, b = algorithm.check(KEYS[i], tonumber(ARGV[at + 2]),
     tonumber(ARGV[at + 3]), tonumber(ARGV[at + 4]), now_us)
+  if blocks then
+    blocked_ms[i] = 0
+    local ends = redis.call('HMGET', KEYS[bucket_count + i], '*', KEYS[i])
+    local until_us = math.max(tonumber(ends[1]) or 0, tonumber(ends[2]) or 0)
+    if until_us > now_us then
+      blocked_ms[i] = math.ceil((until_us - now_us) / 1000)
+      if retry_after_ms >= 0 and retry_after_ms < blocked_ms[i] then
+        retry_after_ms = blocked_ms[i]
+      end
+    end
+  end
   if retry_after_ms ~= 0 then all_pass = false end
   reply[width * (i - 1) + 3] = retry_after_ms
   state_a[i] = a
@@ -77,6 +96,10 @@ for i = 1, bucket_count do
   reply[out + 1] = remaining
   reply[out + 2] = reset_ms
   if leasing then reply[out + 4] = granted end
+  if blocks then
+    if blocked_ms[i] > 0 then reply[out + 1] = 0 end
+    reply[out + width] = blocked_ms[i]
+  end
 end
 
 return reply

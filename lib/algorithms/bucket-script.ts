@@ -40,7 +40,8 @@ export function defineBucketScript(client: Redis | Cluster): void {
 /**
  * Runs the script over buckets that share a Cluster slot: the only code that knows its argument
  * order and reply layout. The reply is checked and decoded here, once, into one result per
- * request, in the requests' order.
+ * request, in the requests' order. Requests that carry a block key have their blocks read in the
+ * same call (not for a refund).
  */
 export function runBucketScript(
   client: Redis | Cluster,
@@ -48,16 +49,19 @@ export function runBucketScript(
   mode: ScriptMode,
 ): Promise<BucketResult[]> {
   const leasing = mode === 'lease';
+  // The block layer sets a block key on every request of a take, or on none.
+  const blocks = mode !== 'refund' && requests[0]?.blockKey !== undefined;
   const args: (string | number)[] = [];
   for (const request of requests) args.push(request.key);
+  if (blocks) for (const request of requests) args.push(request.blockKey ?? '');
   args.push(MODE_ARG[mode]);
   for (const { rule, cost, extra } of requests) {
     args.push(rule.algorithm.code, rule.capacity, rule.algorithm.scriptParam(rule), cost);
     if (leasing) args.push(extra ?? 0);
   }
   return client
-    .nrrlBuckets(requests.length, ...args)
-    .then((reply: unknown) => decodeReply(reply, requests, leasing));
+    .nrrlBuckets(blocks ? 2 * requests.length : requests.length, ...args)
+    .then((reply: unknown) => decodeReply(reply, requests, leasing, blocks));
 }
 
 /** The script's reply as results, or a TypeError naming the command. */
@@ -65,8 +69,9 @@ function decodeReply(
   reply: unknown,
   requests: readonly BucketRequest[],
   leasing: boolean,
+  blocks: boolean,
 ): BucketResult[] {
-  const width = leasing ? 4 : 3;
+  const width = (leasing ? 4 : 3) + (blocks ? 1 : 0);
   if (
     !Array.isArray(reply) ||
     reply.length !== requests.length * width ||
@@ -79,12 +84,14 @@ function decodeReply(
   const integers = reply as readonly number[];
   return requests.map((request, i) => {
     const at = i * width;
-    return {
+    const result = {
       limit: request.rule.capacity,
       remaining: integers[at] ?? 0,
       resetMs: integers[at + 1] ?? 0,
       retryAfterMs: integers[at + 2] ?? 0,
       granted: leasing ? (integers[at + 3] ?? 0) : 0,
     };
+    const blockedMs = blocks ? (integers[at + width - 1] ?? 0) : 0;
+    return blockedMs > 0 ? { ...result, blockedMs } : result;
   });
 }

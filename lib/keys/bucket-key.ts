@@ -1,12 +1,33 @@
 /**
- * The format of a bucket key, built and parsed here only:
+ * The format of the module's Redis keys, built and parsed here only:
  *
- *   <keyPrefix><scope>:<name>:{<identity>}
+ *   <keyPrefix><scope>:<name>:{<identity>}   a bucket
+ *   <keyPrefix>{<identity>}:block            the identity's blocks (RateLimitService.block)
+ *   <keyPrefix>{~fleet}:<name>               state of the whole fleet of instances
  *
- * The identity is the Cluster hash tag, so all limits of one identity share a slot and one script
- * call, while distinct identities spread over the slots. Scopes, names and prefixes cannot hold
- * braces (options/ checks them), and identities are made brace-free by toBucketIdentity.
+ * The identity is the Cluster hash tag, so all limits of one identity and its blocks share a slot
+ * and one script call, while distinct identities spread over the slots. Scopes, names and
+ * prefixes cannot hold braces (options/ checks them), and identities are made brace-free by
+ * toBucketIdentity. A block key has nothing between the prefix and its `{`, a bucket key always
+ * has `<scope>:<name>:`, so the two never meet, and the SCAN pattern of an identity's buckets
+ * (ending in `}`) leaves its blocks alone. No identity holds `~`, so the fleet's slot is nobody's.
  */
+
+/**
+ * The block hash of an identity: field ALL_LIMITS, or a bucket key for a block of that limit
+ * only, holding the block's end in Redis microseconds (bucket-script.lua reads it).
+ */
+export function blockKey(keyPrefix: string, identity: string): string {
+  return `${keyPrefix}{${identity}}:block`;
+}
+
+/** The field of a block hash that blocks every limit of the identity. */
+export const ALL_LIMITS = '*';
+
+/** A key of the fleet's own state: the live instances, or the marker of active blocks. */
+export function fleetKey(keyPrefix: string, name: 'instances' | 'blocks'): string {
+  return `${keyPrefix}{~fleet}:${name}`;
+}
 
 /** The part of a bucket key before the identity, worked out once per limit. */
 export function bucketKeyHead(keyPrefix: string, scope: string, name: string): string {
@@ -26,6 +47,11 @@ export function isKeyOf(key: string, keyPrefix: string, identity: string): boole
 /** The SCAN pattern of every bucket of `identity` under `keyPrefix`. */
 export function identityKeyPattern(keyPrefix: string, identity: string): string {
   return `${keyPrefix}*{${identity}}`;
+}
+
+/** The identity of a bucket key (its hash tag). */
+export function identityOf(key: string): string {
+  return hashTag(key);
 }
 
 /**

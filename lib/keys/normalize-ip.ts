@@ -14,21 +14,27 @@ export function normalizeIp(address: string, ipv6Subnet: number): string {
   if (isIpv4Mapped(groups)) {
     return `${groups[6]! >> 8}.${groups[6]! & 0xff}.${groups[7]! >> 8}.${groups[7]! & 0xff}`;
   }
-  const masked = groups.map((group, index) => {
-    const bitsBefore = index * 16;
-    if (bitsBefore + 16 <= ipv6Subnet) return group;
-    if (bitsBefore >= ipv6Subnet) return 0;
-    return group & (0xffff << (16 - (ipv6Subnet - bitsBefore)));
-  });
+  const masked = maskIpv6(groups, ipv6Subnet);
   return `${masked.map((group) => group.toString(16)).join(':')}/${ipv6Subnet}`;
 }
 
-function isIpv4Mapped(groups: readonly number[]): boolean {
+/** The groups of an IPv6 address with every bit after the first `bits` cleared. */
+export function maskIpv6(groups: readonly number[], bits: number): number[] {
+  return groups.map((group, index) => {
+    const bitsBefore = index * 16;
+    if (bitsBefore + 16 <= bits) return group;
+    if (bitsBefore >= bits) return 0;
+    return group & (0xffff << (16 - (bits - bitsBefore)));
+  });
+}
+
+/** Whether the groups of an IPv6 address are an IPv4-mapped one (`::ffff:a.b.c.d`). */
+export function isIpv4Mapped(groups: readonly number[]): boolean {
   return groups.slice(0, 5).every((group) => group === 0) && groups[5] === 0xffff;
 }
 
 /** The 8 16-bit groups of a valid IPv6 address (`::` expanded, a trailing IPv4 part converted). */
-function ipv6Groups(address: string): number[] {
+export function ipv6Groups(address: string): number[] {
   let text = address;
   const lastColon = text.lastIndexOf(':');
   const tail = text.slice(lastColon + 1);

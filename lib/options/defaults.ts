@@ -15,6 +15,7 @@ export const DEFAULT_MODULE_OPTIONS = {
   circuitBreaker: { failureThreshold: 5, cooldownMs: 1_000 },
   metrics: true,
   shadow: false,
+  blocks: 'auto',
 } as const;
 
 /** Defaults of LimitOptions. */
@@ -36,6 +37,9 @@ export const SHADOW_LOG_INTERVAL_MS = 1_000;
 
 /** Milliseconds a fail-closed denial asks the client to wait (the 503's Retry-After: 1). */
 export const FAIL_CLOSED_RETRY_AFTER_MS = 1000;
+
+/** Longest block (RateLimitService.block): a year; an identity kept out for good is a denyList entry. */
+export const MAX_BLOCK_MS = 366 * 86_400_000;
 
 /** Largest capacity: keeps the float arithmetic of the bucket far from its precision limits. */
 export const MAX_CAPACITY = 1_000_000_000;

@@ -23,9 +23,11 @@ export interface RateLimitModuleOptions {
   /**
    * How many app instances share the limits, roughly. Only `failureStrategy: 'local'` uses it:
    * while Redis is unavailable each instance enforces capacity and refill divided by it.
+   * `'auto'`: instances announce themselves in Redis every second while it is up, and during an
+   * outage each divides by the number of live instances it last saw (1 if it never saw Redis).
    * @default 1
    */
-  instances?: number | undefined;
+  instances?: number | 'auto' | undefined;
   /**
    * How long the app's start waits for a Redis that is connecting (0: not at all). Past it, the
    * app starts anyway and decisions follow the failure strategy until Redis answers.
@@ -101,6 +103,31 @@ export interface RateLimitModuleOptions {
    * @default false
    */
   shadow?: boolean | undefined;
+  /**
+   * Identities, IP addresses and CIDR ranges (IPv4 and IPv6) that skip every limit, decided in
+   * this process without Redis: `'10.0.0.0/8'`, `'2001:db8::/32'`, `'user:42'`, `'key:<sha256>'`
+   * or `'apiKey:<key>'` (hashed at start, as the 'apiKey' identity is). A request is listed when
+   * its client address or the identity of one of its limits is. The guard only, on routes that
+   * have limits; `denyList` wins over it. A bad entry stops the app at start.
+   * @default none
+   */
+  allowList?: readonly string[] | undefined;
+  /**
+   * Entries as in `allowList` that are refused on every limited route, decided in this process
+   * without Redis: 403 Forbidden on HTTP, a `FORBIDDEN` GraphQL error, a WsException or an
+   * RpcException of `{ statusCode: 403, message: 'Forbidden' }`.
+   * @default none
+   */
+  denyList?: readonly string[] | undefined;
+  /**
+   * When decisions on Redis read block keys (RateLimitService.block). `'auto'`: only while a
+   * block exists somewhere in the fleet, which each instance learns by reading one key every
+   * second, so a decision costs nothing more while no block exists and the first block takes up
+   * to a second to reach other instances. `'always'`: on every decision, so every block reaches
+   * every instance at once, at the price of one more key per bucket in each script call.
+   * @default 'auto'
+   */
+  blocks?: 'auto' | 'always' | undefined;
 }
 
 /**

@@ -1,6 +1,7 @@
 import { RateLimitConfigError } from '../errors/rate-limit-config.error.js';
 import type { HeadersMode } from '../http/rate-limit-headers.js';
 import { toIdentityResolver } from '../keys/identity-resolver.js';
+import { AccessList } from '../lists/access-list.js';
 import type { CircuitBreakerSettings } from '../pipeline/circuit-breaker.js';
 import { isClient, type RedisClusterConfig, type RedisConnection } from '../stores/redis-client.js';
 import { DEFAULT_MODULE_OPTIONS, KEY_PREFIX_PATTERN } from './defaults.js';
@@ -16,6 +17,7 @@ import type { ResolvedLimit } from './resolved-limit.interface.js';
 import type { ResolvedModuleOptions } from './resolved-module-options.interface.js';
 
 const WHERE = 'RateLimitModule options';
+const BLOCK_READS: readonly ('auto' | 'always')[] = ['auto', 'always'];
 
 /**
  * Parses the module options (forRoot and forRootAsync alike) into their resolved form, or
@@ -38,7 +40,10 @@ export function resolveModuleOptions(options: RateLimitModuleOptions = {}): Reso
     input.failureStrategy ?? defaults.failureStrategy,
     FAILURE_STRATEGIES,
   );
-  const instances = read.positiveInteger('instances', input.instances ?? defaults.instances);
+  const instances =
+    input.instances === 'auto'
+      ? 'auto'
+      : read.positiveInteger('instances', input.instances ?? defaults.instances);
   const timeoutMs = read.positiveInteger('timeoutMs', input.timeoutMs ?? defaults.timeoutMs);
   const readyWaitMs = read.integer(
     'readyWaitMs',
@@ -69,6 +74,9 @@ export function resolveModuleOptions(options: RateLimitModuleOptions = {}): Reso
   const metrics = read.boolean('metrics', input.metrics ?? defaults.metrics);
   const meterProvider = parseMeterProvider(input.meterProvider, read);
   const shadow = read.boolean('shadow', input.shadow ?? defaults.shadow);
+  const allowList = AccessList.parse('allowList', input.allowList, read);
+  const denyList = AccessList.parse('denyList', input.denyList, read);
+  const blocks = read.oneOf('blocks', input.blocks ?? defaults.blocks, BLOCK_READS);
   if (read.problems.length > 0 || identity === null) {
     throw new RateLimitConfigError(WHERE, read.problems);
   }
@@ -90,6 +98,9 @@ export function resolveModuleOptions(options: RateLimitModuleOptions = {}): Reso
     metrics,
     meterProvider,
     shadow,
+    allowList,
+    denyList,
+    blocks,
   });
 }
 

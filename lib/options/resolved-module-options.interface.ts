@@ -2,6 +2,7 @@ import type { ExecutionContext } from '@nestjs/common';
 import type { RateLimitDecision } from '../decision/rate-limit-decision.interface.js';
 import type { HeadersMode } from '../http/rate-limit-headers.js';
 import type { IdentityResolver } from '../keys/identity-resolver.js';
+import type { AccessList } from '../lists/access-list.js';
 import type { CircuitBreakerSettings } from '../pipeline/circuit-breaker.js';
 import type { RedisConnection } from '../stores/redis-client.js';
 import type { FailureStrategy } from './limit-options.interface.js';
@@ -14,7 +15,8 @@ export interface ResolvedModuleOptions {
   readonly redis: RedisConnection | undefined;
   readonly keyPrefix: string;
   readonly failureStrategy: FailureStrategy;
-  readonly instances: number;
+  /** 'auto': counted in Redis (pipeline/instance-registry.layer.ts). */
+  readonly instances: number | 'auto';
   readonly timeoutMs: number;
   readonly readyWaitMs: number;
   readonly identity: IdentityResolver;
@@ -30,4 +32,7 @@ export interface ResolvedModuleOptions {
   /** Undefined: the global MeterProvider of @opentelemetry/api. */
   readonly meterProvider: RateLimitMeterProvider | undefined;
   readonly shadow: boolean;
+  readonly allowList: AccessList | undefined;
+  readonly denyList: AccessList | undefined;
+  readonly blocks: 'auto' | 'always';
 }

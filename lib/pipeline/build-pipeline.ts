@@ -1,4 +1,5 @@
 import { Logger } from '@nestjs/common';
+import { BlockLayer } from '../blocks/block.layer.js';
 import type { ResolvedModuleOptions } from '../options/resolved-module-options.interface.js';
 import { RATE_LIMIT_LOG_CONTEXT } from '../rate-limit.constants.js';
 import { MemoryRateLimitStore } from '../stores/memory.store.js';
@@ -9,6 +10,7 @@ import { BreakerLayer } from './breaker.layer.js';
 import type { DecisionLayer } from './decision-layer.interface.js';
 import { DenyCacheLayer } from './deny-cache.layer.js';
 import { FailureStrategyLayer } from './failure-strategy.layer.js';
+import { InstanceRegistry } from './instance-registry.layer.js';
 import { LeaseLayer } from './lease.layer.js';
 import { type StoreCallRecorder, StoreTimingLayer } from './store-timing.layer.js';
 
@@ -19,14 +21,20 @@ export interface Pipeline {
   readonly location: string;
   readonly store: RateLimitStore;
   readonly breaker: BreakerLayer | undefined;
+  /** The top layer, which also sets and lifts blocks. */
+  readonly blocks: BlockLayer;
 }
 
 /**
  * Assembles the decision pipeline from the resolved options; the one place that knows its
  * order, from the top:
  *
- *   deny cache → lease → failure strategy → circuit breaker → store
+ *   blocks → deny cache → lease → failure strategy → (instance registry) → circuit breaker → store
  *
+ * - Blocks this instance knows are answered before anything else: a blocked client spends no
+ *   leased token and costs no round trip, even during an outage. The blocks it does not know,
+ *   Redis reports in the same script call as the buckets; a denial by a block is never taken
+ *   for the buckets' state (the deny cache does not learn from it).
  * - The deny cache answers first: a request it proves denied spends no leased token and costs
  *   no round trip, even during an outage. It learns only from the store's own answers.
  * - Leased tokens are spent above the failure strategy, so they still serve during an outage;
@@ -34,6 +42,9 @@ export interface Pipeline {
  * - The failure strategy sees the breaker's refusals as failures, so an open circuit costs no
  *   timeout. Below it every failure rejects; above it nothing does.
  * - The deny cache, leasing and the breaker are for Redis; the memory store is local already.
+ * - With `instances: 'auto'`, the instance registry counts the live instances for the failure
+ *   strategy; it passes takes through, and sits below the strategy so that it closes (leaving
+ *   the count) before the store does.
  * - With metrics on, a timing layer sits directly on the Redis store: it sees every round
  *   trip and none of the calls the breaker refuses.
  */
@@ -46,8 +57,10 @@ export function buildPipeline(
   const { redis } = options;
   if (redis === undefined) {
     const store = new MemoryRateLimitStore(options.memoryStoreMaxKeys);
+    const blocks = new BlockLayer(new FailureStrategyLayer(store, withInstances(options)), options);
     return {
-      top: new FailureStrategyLayer(store, options),
+      top: blocks,
+      blocks,
       location: 'the in-process memory store, which limits this process only (no redis configured)',
       store,
       breaker: undefined,
@@ -66,8 +79,30 @@ export function buildPipeline(
     options.metrics && storeCalls !== undefined ? new StoreTimingLayer(store, storeCalls) : store;
   const breaker =
     options.circuitBreaker === false ? undefined : new BreakerLayer(timed, options.circuitBreaker);
-  let top: DecisionLayer = new FailureStrategyLayer(breaker ?? timed, options);
+  const registry =
+    options.instances === 'auto'
+      ? new InstanceRegistry(breaker ?? timed, store, options.keyPrefix)
+      : undefined;
+  let top: DecisionLayer = new FailureStrategyLayer(
+    registry ?? breaker ?? timed,
+    withInstances(options, registry),
+  );
   top = new LeaseLayer(top, options.memoryStoreMaxKeys);
   if (options.denyCache !== false) top = new DenyCacheLayer(top, options.denyCache.maxKeys);
-  return { top, location: describeConnection(redis), store, breaker };
+  const blocks = new BlockLayer(top, options, store);
+  return { top: blocks, location: describeConnection(redis), store, breaker, blocks };
+}
+
+/** The options as the failure strategy reads them: `instances` a number, the registry's live. */
+function withInstances(
+  options: ResolvedModuleOptions,
+  registry?: InstanceRegistry,
+): ResolvedModuleOptions & { readonly instances: number } {
+  if (typeof options.instances === 'number') return { ...options, instances: options.instances };
+  return {
+    ...options,
+    get instances() {
+      return registry?.instances ?? 1;
+    },
+  };
 }

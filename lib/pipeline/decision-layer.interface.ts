@@ -4,12 +4,13 @@ import type { FailureStrategy } from '../options/limit-options.interface.js';
 
 /**
  * Which layer answered a decision: the store itself (`'redis'`, `'memory'`), this instance's
- * deny cache or leased tokens, or the failure strategy when the store could not answer.
+ * deny cache or leased tokens, the failure strategy when the store could not answer, or a block
+ * of the identity (`'block'`, RateLimitService.block) found in Redis or known to this instance.
  *
  * @publicApi
  */
 export type DecisionSource =
-  'redis' | 'memory' | 'deny-cache' | 'lease' | 'fail-open' | 'fail-closed' | 'local';
+  'redis' | 'memory' | 'deny-cache' | 'lease' | 'fail-open' | 'fail-closed' | 'local' | 'block';
 
 /** One decision's question: its buckets, whether it writes, and what to do if the store fails. */
 export interface TakeQuery {

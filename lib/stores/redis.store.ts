@@ -1,5 +1,5 @@
 import type { Cluster, Redis } from 'ioredis';
-import type { BucketRequest } from '../algorithms/algorithm.interface.js';
+import type { BucketRequest, BucketResult } from '../algorithms/algorithm.interface.js';
 import { defineBucketScript, runBucketScript } from '../algorithms/bucket-script.js';
 import { RateLimitStoreError } from '../errors/rate-limit-store.error.js';
 import { groupBySlot, identityKeyPattern } from '../keys/bucket-key.js';
@@ -45,7 +45,11 @@ export class RedisRateLimitStore implements RateLimitStore {
       slots !== undefined && slots.length > 1
         ? takeAcrossSlots(this.client as Cluster, slots, requests, mode !== 'peek')
         : runBucketScript(this.client, requests, mode),
-    ).then((results) => ({ results, source: 'redis' }));
+    ).then((results) => ({
+      results,
+      // A block's denial is not the buckets' state: the deny cache must not learn from it.
+      source: requests[0]?.blockKey !== undefined && results.some(isBlocked) ? 'block' : 'redis',
+    }));
   }
 
   async refund(requests: readonly BucketRequest[]): Promise<void> {
@@ -139,6 +143,10 @@ export class RedisRateLimitStore implements RateLimitStore {
     }
     return this.deadlines.race(work);
   }
+}
+
+function isBlocked(result: BucketResult): boolean {
+  return result.blockedMs !== undefined;
 }
 
 /** Requests in runs of REFUND_BATCH. */

@@ -1,4 +1,4 @@
-import type { ExecutionContext } from '@nestjs/common';
+import { type ExecutionContext, ForbiddenException } from '@nestjs/common';
 import type { HttpAdapterHost } from '@nestjs/core';
 import { RateLimitUnavailableException } from '../http/rate-limit-unavailable.exception.js';
 import { TooManyRequestsException } from '../http/too-many-requests.exception.js';
@@ -30,6 +30,10 @@ export class HttpTransport implements RateLimitTransport {
 
   misconfigured(message: string): Promise<Error> {
     return Promise.resolve(new Error(message));
+  }
+
+  forbidden(): Promise<Error> {
+    return Promise.resolve(new ForbiddenException());
   }
 }
 

@@ -35,6 +35,10 @@ export class RpcTransport implements RateLimitTransport {
   misconfigured(message: string): Promise<Error> {
     return rpcException({ statusCode: 500, message });
   }
+
+  forbidden(): Promise<Error> {
+    return rpcException({ statusCode: 403, message: 'Forbidden' });
+  }
 }
 
 /** Loaded on first use: only apps with microservices have @nestjs/microservices (an optional peer). */

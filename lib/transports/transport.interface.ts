@@ -27,4 +27,6 @@ export interface RateLimitTransport {
   unavailable(decision: RateLimitDecision, retryAfter: number): Promise<Error>;
   /** The error for a limit that cannot derive an identity here (names the handler). */
   misconfigured(message: string): Promise<Error>;
+  /** The error that refuses a call on the `denyList`. Absent: a ForbiddenException (HTTP 403). */
+  forbidden?(): Promise<Error>;
 }

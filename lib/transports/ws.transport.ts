@@ -47,6 +47,11 @@ export class WsTransport implements RateLimitTransport {
     const { WsException } = await import('@nestjs/websockets');
     return new WsException(message);
   }
+
+  async forbidden(): Promise<Error> {
+    const { WsException } = await import('@nestjs/websockets');
+    return new WsException({ status: 'error', statusCode: 403, message: 'Forbidden' });
+  }
 }
 
 /** Loaded on first use: only apps with gateways have @nestjs/websockets (an optional peer). */

@@ -82,6 +82,17 @@ RateLimit({ capacity: 10, refill: 'ten per minute' });
 
 export function sourceOf(
   decision: RateLimitDecision,
-): 'redis' | 'memory' | 'deny-cache' | 'lease' | 'fail-open' | 'fail-closed' | 'local' {
+): 'redis' | 'memory' | 'deny-cache' | 'lease' | 'fail-open' | 'fail-closed' | 'local' | 'block' {
   return decision.source;
 }
+
+RateLimitModule.forRoot({
+  instances: 'auto',
+  blocks: 'always',
+  allowList: ['10.0.0.0/8', '2001:db8::/32', 'user:42', 'apiKey:secret'],
+  denyList: ['203.0.113.7'],
+});
+// @ts-expect-error instances is a number or 'auto'
+RateLimitModule.forRoot({ instances: 'all' });
+// @ts-expect-error a list is an array of strings
+RateLimitModule.forRoot({ denyList: '203.0.113.7' });

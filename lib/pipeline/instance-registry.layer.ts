@@ -1,0 +1,105 @@
+import { randomUUID } from 'node:crypto';
+import type { Result } from 'ioredis';
+import type { BucketRequest } from '../algorithms/algorithm.interface.js';
+import { defineLuaCommand, readLua } from '../algorithms/lua-command.js';
+import { fleetKey } from '../keys/bucket-key.js';
+import type { RedisRateLimitStore } from '../stores/redis.store.js';
+import type { DecisionLayer, Take, TakeQuery } from './decision-layer.interface.js';
+
+/** Namespaced, because the client may be the user's. */
+const INSTANCES_COMMAND = 'nrrlInstances';
+const INSTANCES_LUA = readLua('../pipeline/instance-registry.lua');
+
+/** How often a live instance announces itself. */
+export const HEARTBEAT_MS = 1_000;
+/** An instance not heard from for this long (a crash, a long pause) no longer counts. */
+export const INSTANCE_TTL_MS = 5_000;
+
+declare module 'ioredis' {
+  interface RedisCommander<Context> {
+    nrrlInstances(
+      numberOfKeys: number,
+      ...keysAndArgs: readonly (string | number)[]
+    ): Result<unknown, Context>;
+  }
+}
+
+/**
+ * `instances: 'auto'`: while Redis is up, this instance announces itself every HEARTBEAT_MS in
+ * the fleet's instance set (one Cluster slot, keys/bucket-key.ts) and reads how many instances
+ * are live; the failure strategy 'local' divides each limit by the last count it read. An
+ * instance that stops leaves the set at once; one that crashes drops out after INSTANCE_TTL_MS.
+ * Before its first answer, and with Redis down at start, the count is 1. Takes pass through: it
+ * sits just above the breaker so that it closes (and leaves) before the store does.
+ */
+export class InstanceRegistry implements DecisionLayer {
+  private readonly id = randomUUID();
+  private readonly key: string;
+  private seen: number | undefined;
+  private beating = false;
+  private readonly timer: NodeJS.Timeout;
+  private readonly unsubscribe: () => void;
+
+  constructor(
+    private readonly inner: DecisionLayer,
+    private readonly store: RedisRateLimitStore,
+    keyPrefix: string,
+  ) {
+    this.key = fleetKey(keyPrefix, 'instances');
+    defineLuaCommand(store.client, INSTANCES_COMMAND, INSTANCES_LUA);
+    this.timer = setInterval(() => void this.beat(), HEARTBEAT_MS).unref();
+    this.unsubscribe = store.onReconnect(() => void this.beat());
+    void this.beat();
+  }
+
+  /** Live instances at the last heartbeat Redis answered, this one included; 1 before any. */
+  get instances(): number {
+    return this.seen ?? 1;
+  }
+
+  get description(): string {
+    return this.inner.description;
+  }
+
+  take(query: TakeQuery): Promise<Take> {
+    return this.inner.take(query);
+  }
+
+  refund(requests: readonly BucketRequest[]): Promise<void> {
+    return this.inner.refund(requests);
+  }
+
+  reset(keys: readonly string[]): Promise<void> {
+    return this.inner.reset(keys);
+  }
+
+  resetIdentity(keyPrefix: string, identity: string): Promise<void> {
+    return this.inner.resetIdentity(keyPrefix, identity);
+  }
+
+  async close(): Promise<void> {
+    clearInterval(this.timer);
+    this.unsubscribe();
+    await this.send('leave').catch(() => undefined);
+    await this.inner.close();
+  }
+
+  private async beat(): Promise<void> {
+    if (this.beating) return;
+    this.beating = true;
+    try {
+      const live = await this.send('beat');
+      if (typeof live === 'number' && live > 0) this.seen = live;
+    } catch {
+      // Redis unavailable: the last count stands, which is what an outage is divided by.
+    } finally {
+      this.beating = false;
+    }
+  }
+
+  private send(op: 'beat' | 'leave'): Promise<unknown> {
+    return this.store.bounded(() =>
+      this.store.client.nrrlInstances(1, this.key, op, this.id, INSTANCE_TTL_MS),
+    );
+  }
+}

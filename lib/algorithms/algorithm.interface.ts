@@ -1,16 +1,29 @@
 /** Names of the algorithms a limit may use. */
-export type AlgorithmName = 'token-bucket';
+export type AlgorithmName = 'token-bucket' | 'fixed-window' | 'sliding-window';
 
 /**
  * What a store needs to judge one bucket: the algorithm and its parameters. Immutable, resolved
- * once per limit and shared by every request of a route (a ResolvedLimit is one).
+ * once per limit and shared by every request of a route (a ResolvedLimit is one). Each algorithm
+ * reads its own shape: a token bucket's refill rate, or a window's length.
  */
-export interface BucketRule {
+export type BucketRule = TokenBucketRule | WindowRule;
+
+/** A token bucket: `capacity` tokens at most, one back every `usPerToken`. */
+export interface TokenBucketRule {
   readonly algorithm: Algorithm;
   /** Bucket size in tokens: the largest burst. */
   readonly capacity: number;
   /** Whole microseconds for one token to return. */
   readonly usPerToken: number;
+}
+
+/** A fixed or sliding window: `capacity` tokens (requests of cost 1) per window. */
+export interface WindowRule {
+  readonly algorithm: Algorithm;
+  /** Tokens per window. */
+  readonly capacity: number;
+  /** The window's length in microseconds: a whole number of milliseconds. */
+  readonly windowUs: number;
 }
 
 /** One bucket of a request: which key, under which rule, at what cost. */
@@ -80,35 +93,40 @@ export interface Settled<State> {
  * each, writing only when all passed. Register an algorithm in algorithms/index.ts.
  *
  * The Lua file defines `ALGORITHMS[code] = { check, settle, refund }` with the signatures its
- * header documents; `code` is this object's.
+ * header documents; `code` is this object's. `Rule` is the shape of BucketRule it reads: the
+ * resolver (options/resolve-limits.ts) gives each algorithm its own.
  */
-export interface Algorithm<State = unknown, Check extends BucketCheck = BucketCheck> {
+export interface Algorithm<
+  State = unknown,
+  Check extends BucketCheck = BucketCheck,
+  Rule extends BucketRule = BucketRule,
+> {
   readonly name: AlgorithmName;
   /** Its number in the script's per-bucket arguments. */
   readonly code: number;
   /** Its Lua functions, concatenated into the bucket script. */
   readonly lua: string;
   /** The one rule parameter the script receives beside capacity. */
-  scriptParam(rule: BucketRule): number;
+  scriptParam(rule: Rule): number;
   /** Judges `cost` against a bucket's state (undefined: no key, a full bucket) at `nowUs`. */
-  check(state: State | undefined, rule: BucketRule, cost: number, nowUs: number): Check;
+  check(state: State | undefined, rule: Rule, cost: number, nowUs: number): Check;
   /** The result of a checked bucket; writes when `write` (every bucket passed and it consumes). */
   settle(
     check: Check,
-    rule: BucketRule,
+    rule: Rule,
     cost: number,
     write: boolean,
     extra: number,
     nowUs: number,
   ): Settled<State>;
   /** Gives `tokens` back to a bucket (never beyond full; an absent bucket is full already). */
-  refund(state: State | undefined, rule: BucketRule, tokens: number, nowUs: number): Settled<State>;
+  refund(state: State | undefined, rule: Rule, tokens: number, nowUs: number): Settled<State>;
   /**
    * The least state a denial's result proves the bucket had at `atUs` (the local time before the
    * request was sent): the deny cache judges later requests against it, and a request it still
    * denies is denied by the store too.
    */
-  deniedState(rule: BucketRule, cost: number, result: BucketResult, atUs: number): State;
+  deniedState(rule: Rule, cost: number, result: BucketResult, atUs: number): State;
   /** This instance's share of a rule when `instances` share it (failureStrategy 'local'). */
-  share(rule: BucketRule, instances: number): BucketRule;
+  share(rule: Rule, instances: number): Rule;
 }

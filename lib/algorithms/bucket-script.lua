@@ -2,7 +2,12 @@
 Judges N buckets in one atomic call, all-or-nothing, whatever algorithm each bucket uses.
 
 Prepended by algorithms/bucket-script.ts: `local ALGORITHMS = {}` and each registered
-algorithm's Lua, which sets ALGORITHMS[code] = { check, settle, refund }.
+algorithm's Lua, which sets ALGORITHMS[code] = { check, settle, refund }:
+  check(key, capacity, param, cost, now_us) -> retry_after_ms, a, b
+    writes nothing; a and b are the algorithm's own (numbers or a table), handed to settle
+  settle(key, capacity, param, cost, a, b, write, extra, now_us) -> remaining, reset_ms, granted
+    writes only when `write` (every bucket passed and the mode consumes)
+  refund(key, capacity, param, tokens, now_us) -> remaining, reset_ms
 
 A request passes iff every bucket holds its cost (every check says retry_after_ms = 0); then each
 bucket pays its cost (settle with write). Otherwise nothing is written: a denial consumes nothing.
@@ -91,7 +96,7 @@ for i = 1, bucket_count do
   local extra = 0
   if leasing then extra = tonumber(ARGV[at + 5]) end
   local remaining, reset_ms, granted = algorithm.settle(KEYS[i], tonumber(ARGV[at + 2]),
-    tonumber(ARGV[at + 3]), state_a[i], state_b[i], write, extra, now_us)
+    tonumber(ARGV[at + 3]), tonumber(ARGV[at + 4]), state_a[i], state_b[i], write, extra, now_us)
   local out = width * (i - 1)
   reply[out + 1] = remaining
   reply[out + 2] = reset_ms

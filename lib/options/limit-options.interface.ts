@@ -51,21 +51,66 @@ export type RefillUnit =
 export type Refill = number | `${number}/${RefillUnit}` | { tokens: number; intervalMs: number };
 
 /**
- * One token bucket applied to a route or a service call.
+ * One limit applied to a route or a service call: a token bucket (`capacity` and `refill`, the
+ * default) or a window (`algorithm: 'fixed-window' | 'sliding-window'`, `capacity` and
+ * `windowMs`). One route may mix them; they are judged together, all-or-nothing.
  *
  * @example
  * ```ts
  * @RateLimit({ capacity: 10, refill: '10/min', keyBy: 'apiKey' })
+ * @RateLimit({ algorithm: 'fixed-window', capacity: 1000, windowMs: 3_600_000, name: 'hourly' })
  * ```
  * @publicApi
  */
-export interface LimitOptions {
-  /** Unique among one handler's limits; appears in the RateLimit headers. @default 'default' */
-  name?: string | undefined;
+export type LimitOptions = TokenBucketLimitOptions | WindowLimitOptions;
+
+/**
+ * A token bucket: holds `capacity` tokens, a request takes `cost` of them, and they return at
+ * the `refill` rate. Smooth: bursts up to `capacity`, then the refill rate.
+ *
+ * @publicApi
+ */
+export interface TokenBucketLimitOptions extends CommonLimitOptions {
+  /** @default 'token-bucket' */
+  algorithm?: 'token-bucket' | undefined;
   /** Bucket size, the largest burst: a positive integer. */
   capacity: number;
   /** Rate at which tokens return, up to `capacity`. */
   refill: Refill;
+  /** Windows only. */
+  windowMs?: undefined;
+}
+
+/**
+ * A window: at most `capacity` tokens (requests of cost 1) per `windowMs`, windows aligned to
+ * Redis's clock (the same instants for every identity).
+ * - `'fixed-window'`: counts each window from zero; what "100 requests per hour" means to most
+ *   customers, and what @nestjs/throttler does. A client may spend `capacity` at the end of one
+ *   window and again at the start of the next. A denial waits for the window's end.
+ * - `'sliding-window'`: the weighted two-window counter. The previous window's count weighs in
+ *   as if spread evenly over it, which smooths the double burst at the boundary; measured
+ *   against an exact sliding log in the README ("Choosing an algorithm").
+ *
+ * A fractional cost counts as its ceiling. Not leased (`lease` is for token buckets).
+ *
+ * @publicApi
+ */
+export interface WindowLimitOptions extends CommonLimitOptions {
+  algorithm: 'fixed-window' | 'sliding-window';
+  /** Tokens per window: a positive integer. */
+  capacity: number;
+  /** The window's length: whole milliseconds, from 1 to 366 days. */
+  windowMs: number;
+  /** Token buckets only. */
+  refill?: undefined;
+  /** Token buckets only. */
+  lease?: undefined;
+}
+
+/** What every limit takes, whatever its algorithm. */
+export interface CommonLimitOptions {
+  /** Unique among one handler's limits; appears in the RateLimit headers. @default 'default' */
+  name?: string | undefined;
   /** Identity of the caller. @default the module's `keyBy` */
   keyBy?: KeyBy | undefined;
   /**

@@ -1,3 +1,8 @@
+import type {
+  AlgorithmName,
+  TokenBucketRule,
+  WindowRule,
+} from '../algorithms/algorithm.interface.js';
 import { ALGORITHMS } from '../algorithms/index.js';
 import { RateLimitConfigError } from '../errors/rate-limit-config.error.js';
 import { toIdentityResolver } from '../keys/identity-resolver.js';
@@ -10,7 +15,7 @@ import {
   SCOPE_PATTERN,
 } from './defaults.js';
 import { FAILURE_STRATEGIES } from './failure-strategy.js';
-import type { LimitOptions } from './limit-options.interface.js';
+import type { LimitOptions, Refill } from './limit-options.interface.js';
 import { OptionReader } from './option-reader.js';
 import { parseRefill } from './parse-refill.js';
 import type { LeaseSettings, ResolvedLimit } from './resolved-limit.interface.js';
@@ -47,7 +52,9 @@ export function resolveLimits(
 
 function resolveLimit(input: unknown, path: string, read: OptionReader): ResolvedLimit | undefined {
   if (typeof input !== 'object' || input === null) {
-    read.problems.push(`${path || 'limit'} must be an object with capacity and refill`);
+    read.problems.push(
+      `${path || 'limit'} must be an object with capacity and refill, or algorithm, capacity and windowMs`,
+    );
     return undefined;
   }
   const limit = input as Readonly<Record<keyof LimitOptions, unknown>>;
@@ -66,12 +73,15 @@ function resolveLimit(input: unknown, path: string, read: OptionReader): Resolve
     `must be a positive integer up to ${MAX_CAPACITY}`,
   );
   const capacityValid = read.problems.length === before;
-  const exactUsPerToken = parseLimitRefill(limit.refill, path, read);
-  if (capacityValid && capacity * exactUsPerToken > MAX_WINDOW_US) {
-    read.problems.push(
-      `${path}capacity / refill takes more than 366 days to refill from empty; use a faster refill or a smaller capacity`,
-    );
-  }
+  const algorithm = read.oneOf(
+    `${path}algorithm of limit '${name}'`,
+    limit.algorithm ?? DEFAULT_LIMIT_OPTIONS.algorithm,
+    ALGORITHM_NAMES,
+  );
+  const rule =
+    algorithm === 'token-bucket'
+      ? parseTokenBucket(limit, capacityValid ? capacity : undefined, name, path, read)
+      : parseWindow(limit, algorithm, name, path, read);
   const cost = limit.cost ?? DEFAULT_LIMIT_OPTIONS.cost;
   // Named, since an absurd cost is the one mistake that reads fine in a list of limits.
   const costField = `${path}cost of limit '${name}'`;
@@ -105,7 +115,10 @@ function resolveLimit(input: unknown, path: string, read: OptionReader): Resolve
   if (when !== undefined && typeof when !== 'function') {
     read.fail(`${path}when`, 'must be a function of the request', when);
   }
-  const lease = parseLease(limit.lease, capacityValid ? capacity : MAX_CAPACITY, path, read);
+  const lease =
+    algorithm === 'token-bucket'
+      ? parseLease(limit.lease, capacityValid ? capacity : MAX_CAPACITY, path, read)
+      : undefined;
   const shadow =
     limit.shadow === undefined ? undefined : read.boolean(`${path}shadow`, limit.shadow);
   const identity = limit.keyBy === undefined ? undefined : toIdentityResolver(limit.keyBy);
@@ -113,14 +126,9 @@ function resolveLimit(input: unknown, path: string, read: OptionReader): Resolve
     read.fail(`${path}keyBy`, "must be 'ip', 'user', 'apiKey' or a function", limit.keyBy);
   }
   return Object.freeze({
-    algorithm: ALGORITHMS[DEFAULT_LIMIT_OPTIONS.algorithm],
+    ...rule,
     name,
     capacity,
-    // Whole microseconds per token: every debt of a whole cost is then a whole number of µs and
-    // nothing is rounded as a bucket fills, so no rounding can drift across writes. Rounding up
-    // errs slow, by less than 1 µs per token (exact for rates whose token time is whole µs).
-    usPerToken: Math.ceil(exactUsPerToken),
-    windowSeconds: Math.ceil((capacity * exactUsPerToken) / 1_000_000),
     identity: identity ?? undefined,
     cost: cost as ResolvedLimit['cost'],
     scope,
@@ -131,12 +139,92 @@ function resolveLimit(input: unknown, path: string, read: OptionReader): Resolve
   });
 }
 
+const ALGORITHM_NAMES = Object.keys(ALGORITHMS) as AlgorithmName[];
+
+/** A limit's rule with the `w` of its RateLimit-Policy. */
+type RuleOf = (Omit<TokenBucketRule, 'capacity'> | Omit<WindowRule, 'capacity'>) & {
+  readonly windowSeconds: number;
+};
+
+function parseTokenBucket(
+  limit: Readonly<Record<keyof LimitOptions, unknown>>,
+  capacity: number | undefined,
+  name: string,
+  path: string,
+  read: OptionReader,
+): RuleOf {
+  if (limit.windowMs !== undefined) {
+    read.fail(
+      `${path}windowMs of token-bucket limit '${name}'`,
+      "is for windows: set algorithm 'fixed-window' or 'sliding-window', or give refill instead",
+      limit.windowMs,
+    );
+  }
+  const exactUsPerToken = parseLimitRefill(limit.refill, path, read);
+  if (capacity !== undefined && capacity * exactUsPerToken > MAX_WINDOW_US) {
+    read.problems.push(
+      `${path}capacity / refill takes more than 366 days to refill from empty; use a faster refill or a smaller capacity`,
+    );
+  }
+  return {
+    algorithm: ALGORITHMS['token-bucket'],
+    // Whole microseconds per token: every debt of a whole cost is then a whole number of µs and
+    // nothing is rounded as a bucket fills, so no rounding can drift across writes. Rounding up
+    // errs slow, by less than 1 µs per token (exact for rates whose token time is whole µs).
+    usPerToken: Math.ceil(exactUsPerToken),
+    windowSeconds: Math.ceil(((capacity ?? 1) * exactUsPerToken) / 1_000_000),
+  };
+}
+
+/** A window takes capacity and windowMs; refill, lease and a fractional cost are refused. */
+function parseWindow(
+  limit: Readonly<Record<keyof LimitOptions, unknown>>,
+  algorithm: Exclude<AlgorithmName, 'token-bucket'>,
+  name: string,
+  path: string,
+  read: OptionReader,
+): RuleOf {
+  const of = `of ${algorithm} limit '${name}'`;
+  const windowMs = read.integer(
+    `${path}windowMs ${of}`,
+    limit.windowMs,
+    1,
+    MAX_WINDOW_US / 1000,
+    limit.windowMs === undefined
+      ? 'is required: the window, in whole milliseconds'
+      : 'must be a whole number of milliseconds from 1 to 366 days',
+  );
+  if (limit.refill !== undefined) {
+    read.fail(
+      `${path}refill ${of}`,
+      'is for token buckets: a window takes capacity and windowMs',
+      limit.refill,
+    );
+  }
+  if (limit.lease !== undefined) {
+    read.fail(
+      `${path}lease ${of}`,
+      'is for token buckets: leased tokens could be spent after their window, beyond its capacity',
+      limit.lease,
+    );
+  }
+  const cost = limit.cost;
+  if (typeof cost === 'number' && Number.isFinite(cost) && !Number.isInteger(cost)) {
+    read.fail(`${path}cost ${of}`, 'must be a whole number: windows count whole tokens', cost);
+  }
+  return {
+    algorithm: ALGORITHMS[algorithm],
+    windowUs: windowMs * 1000,
+    windowSeconds: Math.ceil(windowMs / 1000),
+  };
+}
+
 function parseLimitRefill(value: unknown, path: string, read: OptionReader): number {
   if (value === undefined) {
     read.fail(`${path}refill`, 'is required', undefined);
     return Number.NaN;
   }
-  const refill = parseRefill(value as LimitOptions['refill']);
+  const refill = parseRefill(value as Refill);
   if ('problem' in refill) {
     read.problems.push(`${path}${refill.problem}`);
     return Number.NaN;

@@ -6,9 +6,12 @@ import type { FailureStrategy } from './limit-options.interface.js';
 export type { LeaseSettings };
 
 /** A limit after parsing: every field set, its rule ready for the store. */
-export interface ResolvedLimit extends BucketRule {
+export type ResolvedLimit = BucketRule & ResolvedLimitSettings;
+
+/** What a resolved limit holds beside its rule. */
+interface ResolvedLimitSettings {
   readonly name: string;
-  /** Seconds to refill from empty, rounded up (the `w` of RateLimit-Policy). */
+  /** Seconds to refill from empty, or of the window, rounded up (the `w` of RateLimit-Policy). */
   readonly windowSeconds: number;
   /** Undefined: the module's keyBy. */
   readonly identity: IdentityResolver | undefined;

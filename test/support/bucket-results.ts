@@ -3,7 +3,7 @@ import type {
   BucketResult,
   BucketRule,
 } from '../../lib/algorithms/algorithm.interface.js';
-import type { BucketReply } from '../../lib/algorithms/token-bucket/token-bucket.cases.js';
+import type { BucketReply } from '../../lib/algorithms/algorithm.cases.js';
 import type { FailureStrategy } from '../../lib/options/limit-options.interface.js';
 import type { TakeQuery } from '../../lib/pipeline/decision-layer.interface.js';
 

@@ -1,5 +1,5 @@
 import fc from 'fast-check';
-import type { BucketRule } from '../../lib/algorithms/algorithm.interface.js';
+import type { TokenBucketRule } from '../../lib/algorithms/algorithm.interface.js';
 import type { Refill } from '../../lib/options/limit-options.interface.js';
 import { parseRefill } from '../../lib/options/parse-refill.js';
 import { resolveLimits } from '../../lib/options/resolve-limits.js';
@@ -15,9 +15,10 @@ export function exactUsPerToken(refill: Refill): number {
  * The rule a limit of `capacity` and `refill` resolves to: resolveLimits keeps rates in whole
  * microseconds per token, rounded up.
  */
-export function resolvedRule(capacity: number, refill: Refill): BucketRule {
+export function resolvedRule(capacity: number, refill: Refill): TokenBucketRule {
   const [limit] = resolveLimits({ capacity, refill }, 'property test');
-  return { algorithm: limit!.algorithm, capacity: limit!.capacity, usPerToken: limit!.usPerToken };
+  if (limit === undefined || !('usPerToken' in limit)) throw new Error('not a token bucket');
+  return { algorithm: limit.algorithm, capacity: limit.capacity, usPerToken: limit.usPerToken };
 }
 
 /**

@@ -1,54 +1,37 @@
 /**
- * One table of token-bucket cases, run against the TypeScript bucket (memory store, fake clock)
- * and against the Lua script (Redis, real clock). Test data: not part of the build. Redis time cannot be faked, so the Redis run
- * replays each case only up to its first step that advances time, and the rates here are slow
- * (minutes to hours per token): nothing refills while a case runs, and resetMs/retryAfterMs may
- * only have shrunk by the few ms the round trips took.
+ * The token bucket's table of cases (shape and runners: algorithm.cases.ts). The rates are slow
+ * (minutes to hours per token), so that on Redis's own clock, replayed up to a case's first step
+ * that moves time, nothing refills while a case runs and resetMs/retryAfterMs may only have
+ * shrunk by the few ms the round trips took.
  */
+import {
+  type AlgorithmCase,
+  HOUR_US,
+  MINUTE_US,
+  peek,
+  refund,
+  take,
+} from '../algorithm.cases.js';
+import type { TokenBucketRule } from '../algorithm.interface.js';
+import { tokenBucket } from './token-bucket.js';
 
-/** Per bucket: [remaining, resetMs, retryAfterMs], as the store replies. */
-export type BucketReply = readonly [remaining: number, resetMs: number, retryAfterMs: number];
-
-interface TokenBucketStep {
-  /** Microseconds the clock moves before this step. */
-  readonly advanceUs: number;
-  /** Cost per bucket. */
-  readonly costs: readonly number[];
-  /** false: peek, judge without writing. */
-  readonly consume: boolean;
-  readonly expected: readonly BucketReply[];
-}
-
-interface TokenBucketCase {
-  readonly name: string;
-  /** usPerToken as options/ resolves it: whole microseconds, rounded up. */
-  readonly buckets: readonly { readonly capacity: number; readonly usPerToken: number }[];
-  readonly steps: readonly TokenBucketStep[];
-}
-
-const MINUTE_US = 60_000_000;
 /** '3/s' and { tokens: 3, intervalMs: 1000 }: 333,333.3 µs per token, resolved to 333,334. */
 const THIRD_OF_SECOND_US = 333_334;
 /** '7/min': 8,571,428.6 µs per token, resolved to 8,571,429. */
 const SEVENTH_OF_MINUTE_US = 8_571_429;
 const TWENTY_MIN_US = 20 * MINUTE_US;
-const HOUR_US = 60 * MINUTE_US;
 
-const take = (
-  costs: readonly number[],
-  expected: readonly BucketReply[],
-  advanceUs = 0,
-): TokenBucketStep => ({ advanceUs, costs, consume: true, expected });
-const peek = (
-  costs: readonly number[],
-  expected: readonly BucketReply[],
-  advanceUs = 0,
-): TokenBucketStep => ({ advanceUs, costs, consume: false, expected });
+/** A token bucket as options/ resolves it: usPerToken in whole µs, rounded up. */
+const bucket = (capacity: number, usPerToken: number): TokenBucketRule => ({
+  algorithm: tokenBucket,
+  capacity,
+  usPerToken,
+});
 
-export const TOKEN_BUCKET_CASES: readonly TokenBucketCase[] = [
+export const TOKEN_BUCKET_CASES: readonly AlgorithmCase[] = [
   {
     name: 'a full bucket passes a burst of capacity, then denies with one token time to wait',
-    buckets: [{ capacity: 3, usPerToken: TWENTY_MIN_US }],
+    buckets: [bucket(3, TWENTY_MIN_US)],
     steps: [
       take([1], [[2, 1_200_000, 0]]),
       take([1], [[1, 2_400_000, 0]]),
@@ -65,7 +48,7 @@ export const TOKEN_BUCKET_CASES: readonly TokenBucketCase[] = [
   },
   {
     name: 'a peek judges cost 1 and consumes nothing',
-    buckets: [{ capacity: 2, usPerToken: 30 * MINUTE_US }],
+    buckets: [bucket(2, 30 * MINUTE_US)],
     steps: [
       peek([1], [[2, 0, 0]]),
       take([1], [[1, 1_800_000, 0]]),
@@ -78,7 +61,7 @@ export const TOKEN_BUCKET_CASES: readonly TokenBucketCase[] = [
   },
   {
     name: 'cost 0 always passes and writes nothing',
-    buckets: [{ capacity: 2, usPerToken: 30 * MINUTE_US }],
+    buckets: [bucket(2, 30 * MINUTE_US)],
     steps: [
       take([0], [[2, 0, 0]]),
       take([2], [[0, 3_600_000, 0]]),
@@ -88,7 +71,7 @@ export const TOKEN_BUCKET_CASES: readonly TokenBucketCase[] = [
   },
   {
     name: 'a cost above capacity is denied with -1 and consumes nothing',
-    buckets: [{ capacity: 2, usPerToken: 30 * MINUTE_US }],
+    buckets: [bucket(2, 30 * MINUTE_US)],
     steps: [
       take([3], [[2, 0, -1]]),
       take([1], [[1, 1_800_000, 0]]),
@@ -98,7 +81,7 @@ export const TOKEN_BUCKET_CASES: readonly TokenBucketCase[] = [
   },
   {
     name: 'a cost of several tokens waits for all of them',
-    buckets: [{ capacity: 3, usPerToken: TWENTY_MIN_US }],
+    buckets: [bucket(3, TWENTY_MIN_US)],
     steps: [
       take([2], [[1, 2_400_000, 0]]),
       take([2], [[1, 2_400_000, 1_200_000]]),
@@ -110,8 +93,8 @@ export const TOKEN_BUCKET_CASES: readonly TokenBucketCase[] = [
   {
     name: 'all-or-nothing: when one bucket denies, the other keeps its tokens',
     buckets: [
-      { capacity: 5, usPerToken: TWENTY_MIN_US },
-      { capacity: 1, usPerToken: HOUR_US },
+      bucket(5, TWENTY_MIN_US),
+      bucket(1, HOUR_US),
     ],
     steps: [
       take(
@@ -156,9 +139,9 @@ export const TOKEN_BUCKET_CASES: readonly TokenBucketCase[] = [
   {
     name: 'each denying bucket reports its own wait; a passing bucket reports 0',
     buckets: [
-      { capacity: 1, usPerToken: TWENTY_MIN_US },
-      { capacity: 1, usPerToken: HOUR_US },
-      { capacity: 10, usPerToken: MINUTE_US },
+      bucket(1, TWENTY_MIN_US),
+      bucket(1, HOUR_US),
+      bucket(10, MINUTE_US),
     ],
     steps: [
       take(
@@ -192,8 +175,8 @@ export const TOKEN_BUCKET_CASES: readonly TokenBucketCase[] = [
   {
     name: 'a cost above one capacity denies every bucket of the call',
     buckets: [
-      { capacity: 2, usPerToken: TWENTY_MIN_US },
-      { capacity: 5, usPerToken: TWENTY_MIN_US },
+      bucket(2, TWENTY_MIN_US),
+      bucket(5, TWENTY_MIN_US),
     ],
     steps: [
       take(
@@ -214,7 +197,7 @@ export const TOKEN_BUCKET_CASES: readonly TokenBucketCase[] = [
   },
   {
     name: 'tokens return continuously, a fraction at a time',
-    buckets: [{ capacity: 10, usPerToken: 1_000_000 }],
+    buckets: [bucket(10, 1_000_000)],
     steps: [
       take([10], [[0, 10_000, 0]]),
       peek([1], [[0, 9_750, 750]], 250_000),
@@ -225,7 +208,7 @@ export const TOKEN_BUCKET_CASES: readonly TokenBucketCase[] = [
   },
   {
     name: "a fractional rate ('3/s') reports every whole token: 2, 1, 0 left, then a third of a second to wait",
-    buckets: [{ capacity: 3, usPerToken: THIRD_OF_SECOND_US }],
+    buckets: [bucket(3, THIRD_OF_SECOND_US)],
     steps: [
       take([1], [[2, 334, 0]]),
       take([1], [[1, 667, 0]]),
@@ -236,7 +219,7 @@ export const TOKEN_BUCKET_CASES: readonly TokenBucketCase[] = [
   },
   {
     name: "a fractional rate ('7/min') passes a whole burst of capacity without drift",
-    buckets: [{ capacity: 7, usPerToken: SEVENTH_OF_MINUTE_US }],
+    buckets: [bucket(7, SEVENTH_OF_MINUTE_US)],
     steps: [
       take([1], [[6, 8_572, 0]]),
       take([1], [[5, 17_143, 0]]),
@@ -246,7 +229,44 @@ export const TOKEN_BUCKET_CASES: readonly TokenBucketCase[] = [
   },
   {
     name: 'a fractional rate as { tokens: 3, intervalMs: 1000 } with capacity 6 takes a burst of 6',
-    buckets: [{ capacity: 6, usPerToken: THIRD_OF_SECOND_US }],
+    buckets: [bucket(6, THIRD_OF_SECOND_US)],
     steps: [peek([1], [[6, 0, 0]]), take([6], [[0, 2_001, 0]]), take([1], [[0, 2_001, 334]])],
+  },
+  {
+    name: 'a refund gives tokens back, never beyond full, and leaves an absent bucket absent',
+    buckets: [bucket(4, TWENTY_MIN_US), bucket(2, TWENTY_MIN_US)],
+    steps: [
+      refund([1, 1]),
+      peek(
+        [1, 1],
+        [
+          [4, 0, 0],
+          [2, 0, 0],
+        ],
+      ),
+      take(
+        [3, 0],
+        [
+          [1, 3_600_000, 0],
+          [2, 0, 0],
+        ],
+      ),
+      refund([2, 0]),
+      peek(
+        [1, 1],
+        [
+          [3, 1_200_000, 0],
+          [2, 0, 0],
+        ],
+      ),
+      refund([5, 0]),
+      peek(
+        [1, 1],
+        [
+          [4, 0, 0],
+          [2, 0, 0],
+        ],
+      ),
+    ],
   },
 ];

@@ -16,7 +16,7 @@ for as long as the step, never admit more.
 
 check(key, capacity, us_per_token, cost, now_us) -> retry_after_ms, debt_us, need_us
   retry_after_ms  0 if this bucket holds the cost; -1 if cost > capacity (never); else ms until it does
-settle(key, capacity, us_per_token, debt_us, need_us, write, extra, now_us)
+settle(key, capacity, us_per_token, cost, debt_us, need_us, write, extra, now_us)
   -> remaining, reset_ms, granted
   write: every bucket of the request passed and it consumes; extra: tokens to lease on top of the
   cost, as far as the bucket holds them after it
@@ -44,7 +44,7 @@ function token_bucket.check(key, capacity, us_per_token, cost, now_us)
   return retry_after_ms, debt_us, need_us
 end
 
-function token_bucket.settle(key, capacity, us_per_token, debt_us, need_us, write, extra, now_us)
+function token_bucket.settle(key, capacity, us_per_token, _, debt_us, need_us, write, extra, now_us)
   local max_debt_us = capacity * us_per_token
   local granted = 0
   if write then

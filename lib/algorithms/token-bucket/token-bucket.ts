@@ -2,8 +2,8 @@ import type {
   Algorithm,
   BucketCheck,
   BucketResult,
-  BucketRule,
   Settled,
+  TokenBucketRule,
 } from '../algorithm.interface.js';
 import { readLua } from '../lua-command.js';
 
@@ -22,7 +22,7 @@ interface TokenBucketCheck extends BucketCheck {
   readonly needUs: number;
 }
 
-function remainingOf(rule: BucketRule, debtUs: number): number {
+function remainingOf(rule: TokenBucketRule, debtUs: number): number {
   const { capacity, usPerToken } = rule;
   return Math.max(0, Math.floor((capacity * usPerToken - debtUs) / usPerToken + TOLERANCE_TOKENS));
 }
@@ -32,7 +32,7 @@ function written(debtUs: number, nowUs: number): Settled<number>['write'] {
   return { state: nowUs + debtUs, expiresAtUs: nowUs + Math.ceil(debtUs / 1000) * 1000 };
 }
 
-export const tokenBucket: Algorithm<number, TokenBucketCheck> = {
+export const tokenBucket: Algorithm<number, TokenBucketCheck, TokenBucketRule> = {
   name: 'token-bucket',
   code: 1,
   lua: readLua('token-bucket/token-bucket.lua'),

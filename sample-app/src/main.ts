@@ -3,12 +3,15 @@ import { Logger } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import type { NestExpressApplication } from '@nestjs/platform-express';
 import { AppModule, type SampleAppSettings } from './app.module.js';
+import { startMetrics } from './metrics.js';
 import { parseRateLimitMode } from './rate-limit-mode.js';
 import { redisFromEnv } from './redis-env.js';
 import { startSoakReport } from './soak-report.js';
 import { parseTrustProxy } from './trust-proxy.js';
 
 async function bootstrap(): Promise<void> {
+  // Before the app is created: the rate limiter reads the MeterProvider when it starts.
+  await startMetrics(process.env.METRICS_PORT);
   const redis = redisFromEnv(process.env);
   const timeoutMs = process.env.RATE_LIMIT_TIMEOUT_MS;
   const maxKeys = process.env.RATE_LIMIT_MEMORY_MAX_KEYS;

@@ -13,6 +13,27 @@
 // current/baseline. Without it, each PAIR runs its two variants on the current build: B/A.
 // To add a row such as "metrics on vs off": a variant with the options, and a pair naming it.
 
+import {
+  AggregationTemporality,
+  InMemoryMetricExporter,
+  MeterProvider,
+  PeriodicExportingMetricReader,
+} from '@opentelemetry/sdk-metrics';
+
+/**
+ * A MeterProvider as an app registers one: a periodic reader (every 10 s) exporting to memory,
+ * so the measure includes recording and the periodic collection, not an exporter's network I/O.
+ */
+const meterProvider = () =>
+  new MeterProvider({
+    readers: [
+      new PeriodicExportingMetricReader({
+        exporter: new InMemoryMetricExporter(AggregationTemporality.CUMULATIVE),
+        exportIntervalMillis: 10_000,
+      }),
+    ],
+  });
+
 export const VARIANTS = [
   { id: 'default', name: 'default module options, one limit' },
   {
@@ -23,11 +44,24 @@ export const VARIANTS = [
       { ...base, name: 'hourly' },
     ],
   },
+  {
+    id: 'metrics-on',
+    name: 'metrics on (a MeterProvider with a periodic reader)',
+    options: () => ({ meterProvider: meterProvider() }),
+  },
+  { id: 'metrics-off', name: 'metrics: false', options: { metrics: false } },
 ];
 
 /** Rows measured on the current build only (no --baseline): `b` against `a`. */
 export const PAIRS = [
   { id: 'two-limits', name: 'two limits vs one', a: 'default', b: 'two-limits' },
+  {
+    id: 'metrics',
+    name: 'metrics on (MeterProvider) vs off (none registered)',
+    a: 'default',
+    b: 'metrics-on',
+  },
+  { id: 'metrics-off', name: 'metrics: false vs none registered', a: 'default', b: 'metrics-off' },
 ];
 
 export function compareVariant(id) {

@@ -18,11 +18,15 @@ export { RateLimitThrottlerStorage } from './throttler/rate-limit-throttler.stor
 export { RateLimitEvents } from './observe/rate-limit-events.js';
 export type { RateLimitStoreFailure } from './errors/rate-limit-store.error.js';
 export type {
+  CommonLimitOptions,
   FailureStrategy,
   KeyBy,
   LimitOptions,
+  PerRequest,
   Refill,
   RefillUnit,
+  TokenBucketLimitOptions,
+  WindowLimitOptions,
 } from './options/limit-options.interface.js';
 export type {
   RateLimitMeterProvider,

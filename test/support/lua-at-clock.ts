@@ -2,7 +2,11 @@ import type { Redis } from 'ioredis';
 import type { BucketRequest } from '../../lib/algorithms/algorithm.interface.js';
 import { BUCKET_LUA, runBucketScript } from '../../lib/algorithms/bucket-script.js';
 import type { Clock } from '../../lib/clock.js';
-import type { DecisionLayer, Take, TakeQuery } from '../../lib/pipeline/decision-layer.interface.js';
+import type {
+  DecisionLayer,
+  Take,
+  TakeQuery,
+} from '../../lib/pipeline/decision-layer.interface.js';
 
 const TIME_CALL = "redis.call('TIME')";
 

@@ -56,6 +56,15 @@ RateLimitModule.forRoot({
 RateLimitModule.forRoot({ exceptionFactory: () => 'slow down' });
 export const infoParameter: ParameterDecorator = RateLimitInfo();
 
+RateLimit({
+  capacity: (ctx: ExecutionContext) => (ctx.getType() === 'http' ? 100 : 10),
+  refill: () => Promise.resolve('100/min' as const),
+});
+// @ts-expect-error a capacity function returns a number
+RateLimit({ capacity: () => '10', refill: 1 });
+// @ts-expect-error a refill function returns a Refill
+RateLimit({ capacity: 10, refill: () => '5/minutes' });
+
 export async function usesService(service: RateLimitService): Promise<number> {
   const decision: RateLimitDecision = await service.consume(
     'user:1',
@@ -79,6 +88,24 @@ RateLimit({ capacity: 10, refill: '0.5/s' });
 RateLimit({ capacity: 10, refill: '5/minutes' });
 // @ts-expect-error a refill string is '<n>/<unit>'
 RateLimit({ capacity: 10, refill: 'ten per minute' });
+
+// Windows: capacity per windowMs; a route may mix them with token buckets.
+RateLimit({ algorithm: 'fixed-window', capacity: 100, windowMs: 3_600_000 });
+RateLimit([
+  { name: 'burst', capacity: 10, refill: '10/s' },
+  { name: 'hourly', algorithm: 'sliding-window', capacity: 1000, windowMs: 3_600_000 },
+]);
+RateLimit({ algorithm: 'token-bucket', capacity: 10, refill: 1 });
+// @ts-expect-error a window takes windowMs
+RateLimit({ algorithm: 'fixed-window', capacity: 100 });
+// @ts-expect-error a window has no refill
+RateLimit({ algorithm: 'sliding-window', capacity: 100, windowMs: 1000, refill: '1/s' });
+// @ts-expect-error a window is not leased
+RateLimit({ algorithm: 'fixed-window', capacity: 100, windowMs: 1000, lease: { tokens: 5 } });
+// @ts-expect-error windowMs is for windows
+RateLimit({ capacity: 10, refill: 1, windowMs: 1000 });
+// @ts-expect-error algorithm is 'token-bucket', 'fixed-window' or 'sliding-window'
+RateLimit({ algorithm: 'leaky-bucket', capacity: 10, windowMs: 1000 });
 
 export function sourceOf(
   decision: RateLimitDecision,

@@ -1,5 +1,11 @@
 import { MemoryRateLimitStore } from 'nest-redis-rate-limit';
-import { CASE_TABLES, clockFor, expectedOf, keysFor, playCase } from '../support/algorithm-cases.js';
+import {
+  CASE_TABLES,
+  clockFor,
+  expectedOf,
+  keysFor,
+  playCase,
+} from '../support/algorithm-cases.js';
 
 describe.each(CASE_TABLES)('%s cases (memory store, fake clock)', (_table, cases) => {
   describe.each(cases)('$name', (algorithmCase) => {

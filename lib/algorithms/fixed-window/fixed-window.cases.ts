@@ -2,14 +2,7 @@
  * The fixed window's table of cases (shape and runners: algorithm.cases.ts). Windows are an hour
  * or a minute, aligned to START_US; `startUs` puts the first step inside a window.
  */
-import {
-  type AlgorithmCase,
-  HOUR_US,
-  MINUTE_US,
-  peek,
-  refund,
-  take,
-} from '../algorithm.cases.js';
+import { type AlgorithmCase, HOUR_US, MINUTE_US, peek, refund, take } from '../algorithm.cases.js';
 import type { WindowRule } from '../algorithm.interface.js';
 import { fixedWindow } from './fixed-window.js';
 

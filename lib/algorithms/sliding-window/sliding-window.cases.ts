@@ -3,14 +3,7 @@
  * hour aligned to START_US, so that the weights are round: at 15 minutes into a window the
  * previous window's count weighs 3/4.
  */
-import {
-  type AlgorithmCase,
-  HOUR_US,
-  MINUTE_US,
-  peek,
-  refund,
-  take,
-} from '../algorithm.cases.js';
+import { type AlgorithmCase, HOUR_US, MINUTE_US, peek, refund, take } from '../algorithm.cases.js';
 import type { WindowRule } from '../algorithm.interface.js';
 import { slidingWindow } from './sliding-window.js';
 

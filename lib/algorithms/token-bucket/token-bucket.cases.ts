@@ -4,14 +4,7 @@
  * that moves time, nothing refills while a case runs and resetMs/retryAfterMs may only have
  * shrunk by the few ms the round trips took.
  */
-import {
-  type AlgorithmCase,
-  HOUR_US,
-  MINUTE_US,
-  peek,
-  refund,
-  take,
-} from '../algorithm.cases.js';
+import { type AlgorithmCase, HOUR_US, MINUTE_US, peek, refund, take } from '../algorithm.cases.js';
 import type { TokenBucketRule } from '../algorithm.interface.js';
 import { tokenBucket } from './token-bucket.js';
 
@@ -92,10 +85,7 @@ export const TOKEN_BUCKET_CASES: readonly AlgorithmCase[] = [
   },
   {
     name: 'all-or-nothing: when one bucket denies, the other keeps its tokens',
-    buckets: [
-      bucket(5, TWENTY_MIN_US),
-      bucket(1, HOUR_US),
-    ],
+    buckets: [bucket(5, TWENTY_MIN_US), bucket(1, HOUR_US)],
     steps: [
       take(
         [1, 1],
@@ -138,11 +128,7 @@ export const TOKEN_BUCKET_CASES: readonly AlgorithmCase[] = [
   },
   {
     name: 'each denying bucket reports its own wait; a passing bucket reports 0',
-    buckets: [
-      bucket(1, TWENTY_MIN_US),
-      bucket(1, HOUR_US),
-      bucket(10, MINUTE_US),
-    ],
+    buckets: [bucket(1, TWENTY_MIN_US), bucket(1, HOUR_US), bucket(10, MINUTE_US)],
     steps: [
       take(
         [1, 1, 1],
@@ -174,10 +160,7 @@ export const TOKEN_BUCKET_CASES: readonly AlgorithmCase[] = [
   },
   {
     name: 'a cost above one capacity denies every bucket of the call',
-    buckets: [
-      bucket(2, TWENTY_MIN_US),
-      bucket(5, TWENTY_MIN_US),
-    ],
+    buckets: [bucket(2, TWENTY_MIN_US), bucket(5, TWENTY_MIN_US)],
     steps: [
       take(
         [3, 1],

@@ -4,6 +4,7 @@ import type { RateLimitDecision } from './decision/rate-limit-decision.interface
 import { HeadersMetadata } from './decorators/rate-limit-headers.decorator.js';
 import { LimitsMetadata, SkipMetadata } from './decorators/rate-limit.decorator.js';
 import { callOf, recordDecision } from './guard/call-decision.js';
+import { LimitsInForce } from './guard/limits-in-force.js';
 import { bucketRequests, planLimits, planRoute, type RoutePlan } from './guard/route-plan.js';
 import { RequestInputs } from './guard/request-inputs.js';
 import {
@@ -66,6 +67,7 @@ export class RateLimitGuard implements CanActivate {
   private readonly logger = new Logger(RATE_LIMIT_LOG_CONTEXT);
   private readonly loggedFallbacks = new Set<string>();
   private readonly factoryLog = new ThrottledLogger(this.logger, REPEATED_LOG_INTERVAL_MS);
+  private readonly limitsInForce: LimitsInForce;
 
   constructor(
     protected readonly reflector: Reflector,
@@ -73,6 +75,7 @@ export class RateLimitGuard implements CanActivate {
     protected readonly adapterHost: HttpAdapterHost,
   ) {
     this.transports = defaultTransports(adapterHost);
+    this.limitsInForce = new LimitsInForce(engine.options.memoryStoreMaxKeys);
     this.inputs = new RequestInputs({
       ipv6Subnet: engine.options.ipv6Subnet,
       requestOf: (context) => this.requestOf(context),
@@ -172,7 +175,7 @@ export class RateLimitGuard implements CanActivate {
     transport: RateLimitTransport,
     mayDefer: boolean,
   ): Promise<void> {
-    const plan = routePlan.conditional ? await this.applicable(routePlan, context) : routePlan;
+    let plan = routePlan.conditional ? await this.applicable(routePlan, context) : routePlan;
     if (plan.limits.length === 0) return;
     const tracked = await this.getTracker(context);
     // A tracker may be anything a client sent: made safe for a key like every identity.
@@ -183,13 +186,20 @@ export class RateLimitGuard implements CanActivate {
       DEFERRED.set(callOf(context), (later) => this.enforce(routePlan, later, transport, false));
       return;
     }
-    const known =
+    let known: readonly string[] =
       tracker !== undefined
         ? plan.limits.map(() => tracker)
         : await this.withFallback(plan, identities ?? [], context, transport);
     const lists = this.engine.options;
     if (lists.allowList !== undefined || lists.denyList !== undefined) {
       if (await passesLists(lists, this.requestOf(context), known, transport)) return;
+    }
+    if (plan.perRequest) {
+      const inForce = await this.limitsInForce.resolve(plan, known, context);
+      if ('refused' in inForce) return this.refuseUnavailable(inForce.refused, context, transport);
+      plan = inForce.plan;
+      known = inForce.identities;
+      if (plan.limits.length === 0) return;
     }
     const costs = await Promise.all(
       plan.limits.map(({ limit }) => this.inputs.cost(limit, context)),
@@ -272,15 +282,24 @@ export class RateLimitGuard implements CanActivate {
   ): Promise<void> {
     if (decision.storeError !== undefined && decision.failureStrategy !== 'local') {
       if (decision.allowed) return;
-      const retryAfter = retryAfterSeconds(FAIL_CLOSED_RETRY_AFTER_MS) ?? 1;
-      transport.setHeader(context, 'Retry-After', String(retryAfter));
-      throw await transport.unavailable(decision, retryAfter);
+      return this.refuseUnavailable(decision, context, transport);
     }
     if (plan.headers !== false) this.sendHeaders(decision, plan, context, transport);
     if (decision.allowed) return;
     const retryAfter = retryAfterSeconds(decision.retryAfterMs);
     if (retryAfter !== undefined) transport.setHeader(context, 'Retry-After', String(retryAfter));
     await this.throwRateLimited(context, decision);
+  }
+
+  /** A fail-closed refusal: the transport's 503 equivalent, with Retry-After: 1. */
+  private async refuseUnavailable(
+    decision: RateLimitDecision,
+    context: ExecutionContext,
+    transport: RateLimitTransport,
+  ): Promise<never> {
+    const retryAfter = retryAfterSeconds(FAIL_CLOSED_RETRY_AFTER_MS) ?? 1;
+    transport.setHeader(context, 'Retry-After', String(retryAfter));
+    throw await transport.unavailable(decision, retryAfter);
   }
 
   /** The headers of `plan.headers`: the draft-10 fields, the legacy X-RateLimit-* ones, or both. */

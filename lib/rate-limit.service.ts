@@ -141,7 +141,10 @@ export class RateLimitService {
     const plan: ServicePlan = {
       ...planRoute(resolved, SERVICE_SCOPE, this.engine.options),
       needsRequest: resolved.some(
-        (limit) => typeof limit.cost === 'function' || limit.when !== undefined,
+        (limit) =>
+          typeof limit.cost === 'function' ||
+          limit.when !== undefined ||
+          limit.perRequest !== undefined,
       ),
     };
     if (cacheable) this.plans.set(deepFreeze(limits), plan);
@@ -150,13 +153,13 @@ export class RateLimitService {
 }
 
 interface ServicePlan extends RoutePlan {
-  /** Some limit has a cost function or `when`, which need a request. */
+  /** Some limit has a cost, capacity or refill function or `when`, which need a request. */
   readonly needsRequest: boolean;
 }
 
 /**
- * A service call has no request: a limit's `when` cannot be asked, nor its cost function unless
- * the call gives a cost. A reset needs neither.
+ * A service call has no request: a limit's `when`, capacity and refill functions cannot be asked,
+ * nor its cost function unless the call gives a cost. A reset needs none of them.
  */
 function refuseRequestFunctions(plan: RoutePlan, method: string, cost: number | undefined): void {
   const problems = plan.limits.flatMap(({ limit }) => [
@@ -165,6 +168,11 @@ function refuseRequestFunctions(plan: RoutePlan, method: string, cost: number | 
       : []),
     ...(limit.when !== undefined
       ? [`limit '${limit.name}': when needs a request; call the service only when it applies`]
+      : []),
+    ...(limit.perRequest !== undefined
+      ? [
+          `limit '${limit.name}': a capacity or refill function needs a request; work out the values first and give them as numbers`,
+        ]
       : []),
   ]);
   if (problems.length > 0) throw new RateLimitConfigError(`RateLimitService.${method}`, problems);

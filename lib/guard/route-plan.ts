@@ -8,7 +8,7 @@ import type { ResolvedLimit } from '../options/resolved-limit.interface.js';
 import type { ResolvedModuleOptions } from '../options/resolved-module-options.interface.js';
 
 /** One limit of a route, with everything that does not depend on the request worked out. */
-interface PlannedLimit {
+export interface PlannedLimit {
   readonly limit: ResolvedLimit;
   readonly keyHead: string;
   readonly identity: IdentityResolver;
@@ -26,6 +26,8 @@ export interface RoutePlan {
   readonly policy: string;
   /** Which rate-limit headers its responses carry (@RateLimitHeaders, else the module's). */
   readonly headers: HeadersMode;
+  /** Some limit's capacity or refill is a function: the limits in force are worked out per request. */
+  readonly perRequest: boolean;
   /** Of the enforced limits (a shadow limit never denies), or of the shadow ones when all are. */
   readonly failureStrategy: FailureStrategy;
   /** Every limit leases: requests carry their lease, for the lease layer. */
@@ -59,6 +61,7 @@ export function planLimits(limits: readonly PlannedLimit[], headers: HeadersMode
     names: rules.map((limit) => limit.name),
     policy: policyHeader(rules),
     headers,
+    perRequest: rules.some((limit) => limit.perRequest !== undefined),
     failureStrategy: mostProtective(
       (limits.some((planned) => !planned.shadow)
         ? limits.filter((planned) => !planned.shadow)

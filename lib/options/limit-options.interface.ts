@@ -51,6 +51,23 @@ export type RefillUnit =
 export type Refill = number | `${number}/${RefillUnit}` | { tokens: number; intervalMs: number };
 
 /**
+ * A limit's capacity or refill worked out for each request (sync or async): a customer's quota
+ * from a database, a plan named by a header. Its result is checked by the rules of a static
+ * value; one that throws or is invalid is logged (at most every 30 s) and the limit is judged by
+ * its failure strategy: 'open' skips the limit for that request, 'closed' refuses it (503), and
+ * 'local' uses the value last worked out for the same bucket in this process (503 without one).
+ * The bucket keeps its state when its limits change: its debt is counted in time, capped at the
+ * new capacity. Not for RateLimitService, which has no request.
+ *
+ * @example
+ * ```ts
+ * @RateLimit({ capacity: async (ctx) => (await plans.of(ctx)).burst, refill: '10/s' })
+ * ```
+ * @publicApi
+ */
+export type PerRequest<T> = (context: ExecutionContext) => T | Promise<T>;
+
+/**
  * One limit applied to a route or a service call: a token bucket (`capacity` and `refill`, the
  * default) or a window (`algorithm: 'fixed-window' | 'sliding-window'`, `capacity` and
  * `windowMs`). One route may mix them; they are judged together, all-or-nothing.
@@ -73,10 +90,13 @@ export type LimitOptions = TokenBucketLimitOptions | WindowLimitOptions;
 export interface TokenBucketLimitOptions extends CommonLimitOptions {
   /** @default 'token-bucket' */
   algorithm?: 'token-bucket' | undefined;
-  /** Bucket size, the largest burst: a positive integer. */
-  capacity: number;
-  /** Rate at which tokens return, up to `capacity`. */
-  refill: Refill;
+  /**
+   * Bucket size, the largest burst: a positive integer up to 1e9, or a function of the request
+   * giving it (see PerRequest).
+   */
+  capacity: number | PerRequest<number>;
+  /** Rate at which tokens return, up to `capacity`; or a function of the request giving it. */
+  refill: Refill | PerRequest<Refill>;
   /** Windows only. */
   windowMs?: undefined;
 }
@@ -97,8 +117,8 @@ export interface TokenBucketLimitOptions extends CommonLimitOptions {
  */
 export interface WindowLimitOptions extends CommonLimitOptions {
   algorithm: 'fixed-window' | 'sliding-window';
-  /** Tokens per window: a positive integer. */
-  capacity: number;
+  /** Tokens per window: a positive integer, or a function of the request giving it. */
+  capacity: number | PerRequest<number>;
   /** The window's length: whole milliseconds, from 1 to 366 days. */
   windowMs: number;
   /** Token buckets only. */

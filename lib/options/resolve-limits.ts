@@ -18,7 +18,7 @@ import { FAILURE_STRATEGIES } from './failure-strategy.js';
 import type { LimitOptions, Refill } from './limit-options.interface.js';
 import { OptionReader } from './option-reader.js';
 import { parseRefill } from './parse-refill.js';
-import type { LeaseSettings, ResolvedLimit } from './resolved-limit.interface.js';
+import type { LeaseSettings, PerRequestValues, ResolvedLimit } from './resolved-limit.interface.js';
 
 /**
  * Parses one or several limits into their resolved form, or throws a RateLimitConfigError that
@@ -50,6 +50,32 @@ export function resolveLimits(
   return Object.freeze(resolved);
 }
 
+/**
+ * The limit in force for one request of a limit whose capacity or refill is a function: `values`
+ * are what they gave for this request (a static one as written), checked by the rules of a
+ * static limit; or the problems, when a value breaks them.
+ */
+export function resolveLimitInForce(
+  limit: ResolvedLimit,
+  values: { readonly capacity: unknown; readonly refill: unknown },
+): ResolvedLimit | { readonly problems: readonly string[] } {
+  const read = new OptionReader();
+  const capacity = readCapacity('capacity', values.capacity, read);
+  if (typeof values.refill === 'function') read.fail('refill', 'must be a rate', values.refill);
+  const rule =
+    limit.algorithm.name === 'token-bucket'
+      ? parseTokenBucket(
+          { refill: values.refill } as Readonly<Record<keyof LimitOptions, unknown>>,
+          read.problems.length === 0 ? capacity : undefined,
+          limit.name,
+          '',
+          read,
+        )
+      : undefined;
+  if (read.problems.length > 0) return { problems: read.problems };
+  return Object.freeze({ ...limit, ...rule, capacity, perRequest: undefined });
+}
+
 function resolveLimit(input: unknown, path: string, read: OptionReader): ResolvedLimit | undefined {
   if (typeof input !== 'object' || input === null) {
     read.problems.push(
@@ -64,15 +90,13 @@ function resolveLimit(input: unknown, path: string, read: OptionReader): Resolve
     LIMIT_NAME_PATTERN,
     'must be 1-64 characters of A-Z a-z 0-9 _ . -',
   );
+  const perRequest = perRequestValues(limit);
   const before = read.problems.length;
-  const capacity = read.integer(
-    `${path}capacity`,
-    limit.capacity,
-    1,
-    MAX_CAPACITY,
-    `must be a positive integer up to ${MAX_CAPACITY}`,
-  );
-  const capacityValid = read.problems.length === before;
+  const capacity =
+    typeof limit.capacity === 'function'
+      ? Number.NaN
+      : readCapacity(`${path}capacity`, limit.capacity, read);
+  const capacityValid = read.problems.length === before && !Number.isNaN(capacity);
   const algorithm = read.oneOf(
     `${path}algorithm of limit '${name}'`,
     limit.algorithm ?? DEFAULT_LIMIT_OPTIONS.algorithm,
@@ -135,7 +159,29 @@ function resolveLimit(input: unknown, path: string, read: OptionReader): Resolve
     failureStrategy,
     when: when as ResolvedLimit['when'],
     lease,
+    perRequest,
     shadow,
+  });
+}
+
+function readCapacity(path: string, value: unknown, read: OptionReader): number {
+  return read.integer(
+    path,
+    value,
+    1,
+    MAX_CAPACITY,
+    `must be a positive integer up to ${MAX_CAPACITY}`,
+  );
+}
+
+/** The capacity and refill as written when either is a function of the request. */
+function perRequestValues(
+  limit: Readonly<Record<keyof LimitOptions, unknown>>,
+): PerRequestValues | undefined {
+  if (typeof limit.capacity !== 'function' && typeof limit.refill !== 'function') return undefined;
+  return Object.freeze({
+    capacity: limit.capacity as PerRequestValues['capacity'],
+    refill: limit.refill as PerRequestValues['refill'],
   });
 }
 
@@ -220,6 +266,8 @@ function parseWindow(
 }
 
 function parseLimitRefill(value: unknown, path: string, read: OptionReader): number {
+  // Worked out per request (resolveLimitInForce).
+  if (typeof value === 'function') return Number.NaN;
   if (value === undefined) {
     read.fail(`${path}refill`, 'is required', undefined);
     return Number.NaN;

@@ -1,9 +1,16 @@
 import type { ExecutionContext } from '@nestjs/common';
 import type { BucketRule, LeaseSettings } from '../algorithms/algorithm.interface.js';
 import type { IdentityResolver } from '../keys/identity-resolver.js';
-import type { FailureStrategy } from './limit-options.interface.js';
+import type { FailureStrategy, PerRequest, Refill } from './limit-options.interface.js';
 
 export type { LeaseSettings };
+
+/** A per-request limit's capacity and refill as written: each a value or a function. */
+export interface PerRequestValues {
+  readonly capacity: number | PerRequest<number>;
+  /** Undefined for a window, which has no refill. */
+  readonly refill: Refill | PerRequest<Refill> | undefined;
+}
 
 /** A limit after parsing: every field set, its rule ready for the store. */
 export type ResolvedLimit = BucketRule & ResolvedLimitSettings;
@@ -21,6 +28,12 @@ interface ResolvedLimitSettings {
   readonly failureStrategy: FailureStrategy | undefined;
   readonly when: ((context: ExecutionContext) => boolean | Promise<boolean>) | undefined;
   readonly lease: LeaseSettings | undefined;
+  /**
+   * Set when capacity or refill is a function of the request: the guard works out the limit in
+   * force per request (options/resolve-limits.ts `resolveLimitInForce`), and until then the
+   * values those functions give are NaN here. Undefined: a static limit, judged as it is.
+   */
+  readonly perRequest: PerRequestValues | undefined;
   /** Undefined: the module's `shadow`. */
   readonly shadow: boolean | undefined;
 }

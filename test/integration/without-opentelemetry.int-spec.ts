@@ -83,7 +83,7 @@ describe('without the optional peer @opentelemetry/api', () => {
   });
 
   const runApp = async (args: string[]) => {
-    const env = { ...process.env, KEY_PREFIX: `test:${randomUUID()}:` };
+    const env: NodeJS.ProcessEnv = { ...process.env, KEY_PREFIX: `test:${randomUUID()}:` };
     delete env['NODE_OPTIONS'];
     const { stdout } = await run(process.execPath, args, { cwd: dir, env });
     return JSON.parse(stdout) as unknown;

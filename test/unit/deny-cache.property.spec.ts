@@ -1,6 +1,9 @@
 import fc from 'fast-check';
 import { MemoryRateLimitStore } from 'nest-redis-rate-limit';
 import type { BucketRule } from '../../lib/algorithms/algorithm.interface.js';
+import { START_US } from '../../lib/algorithms/algorithm.cases.js';
+import { fixedWindow } from '../../lib/algorithms/fixed-window/fixed-window.js';
+import { slidingWindow } from '../../lib/algorithms/sliding-window/sliding-window.js';
 import { tokenBucket } from '../../lib/algorithms/token-bucket/token-bucket.js';
 import type {
   DecisionLayer,
@@ -17,6 +20,7 @@ import {
   resultOf,
 } from '../support/bucket-results.js';
 import { FakeClock } from '../support/fake-clock.js';
+import { resolveLimits } from '../../lib/options/resolve-limits.js';
 import { refillArbitrary, resolvedRule } from '../support/refill-arbitraries.js';
 
 /**
@@ -48,10 +52,22 @@ class StoreAsRedis implements DecisionLayer {
   }
 }
 
-const limit = fc.record({
-  capacity: fc.integer({ min: 1, max: 20 }),
-  refill: refillArbitrary(fc.integer({ min: 1_000, max: 10_000_000 }), 1_000, 10_000_000),
-});
+/** A limit of any algorithm, as options/ resolves it. */
+const limit: fc.Arbitrary<BucketRule> = fc.oneof(
+  fc
+    .record({
+      capacity: fc.integer({ min: 1, max: 20 }),
+      refill: refillArbitrary(fc.integer({ min: 1_000, max: 10_000_000 }), 1_000, 10_000_000),
+    })
+    .map(({ capacity, refill }) => resolvedRule(capacity, refill)),
+  fc
+    .record({
+      algorithm: fc.constantFrom('fixed-window' as const, 'sliding-window' as const),
+      capacity: fc.integer({ min: 1, max: 20 }),
+      windowMs: fc.integer({ min: 1, max: 30_000 }),
+    })
+    .map((options) => resolveLimits(options, 'property test')[0]!),
+);
 
 const request = fc.record({
   elapsedUs: fc.oneof(fc.constant(0), fc.integer({ min: 1, max: 20_000_000 })),
@@ -67,23 +83,23 @@ const request = fc.record({
  * cache.
  */
 describe('deny cache', () => {
-  it('never changes a decision: a local answer is always a denial the store gives too', async () => {
+  it('never changes a decision, whatever the algorithms mixed: a local answer is always a denial the store gives too', async () => {
     let localAnswers = 0;
+    const localByAlgorithm = new Map<string, number>();
     await fc.assert(
       fc.asyncProperty(
-        fc.array(limit, { minLength: 1, maxLength: 2 }),
+        fc.array(limit, { minLength: 1, maxLength: 3 }),
         // 'medium': long enough runs that the cache answers often (about 1,700 local answers
         // over the 300 runs, against about 120 at fast-check's default size)
         fc.array(request, { minLength: 1, maxLength: 300, size: 'medium' }),
-        async (limits, requests) => {
-          const rules = limits.map(({ capacity, refill }) => resolvedRule(capacity, refill));
+        async (rules, requests) => {
           const clock = new FakeClock();
           const store = new MemoryRateLimitStore(1_000, clock);
           const cache = new DenyCacheLayer(new StoreAsRedis(store), 1_000, clock);
           try {
             for (const { elapsedUs, bucket, cost, consume } of requests) {
               clock.advanceUs(elapsedUs);
-              // one or two limits per request, over three identities
+              // one to three limits per request, over three identities
               const keys = rules.map((_, i) => `rl:s:${i}:{user:${bucket}}`);
               const query = queryOf(
                 requestsOf(
@@ -96,6 +112,9 @@ describe('deny cache', () => {
               const take = await cache.take(query);
               if (take.source !== 'deny-cache') continue;
               localAnswers++;
+              for (const name of new Set(rules.map((rule) => rule.algorithm.name))) {
+                localByAlgorithm.set(name, (localByAlgorithm.get(name) ?? 0) + 1);
+              }
               const local = take.results;
               const truth = (await store.take({ ...query, mode: 'peek' })).results;
               expect(deniedBy(local)).toBe(true);
@@ -115,6 +134,12 @@ describe('deny cache', () => {
     );
     // the property was put to the test
     expect(localAnswers).toBeGreaterThan(0);
+    for (const name of ['token-bucket', 'fixed-window', 'sliding-window']) {
+      expect({ name, answered: (localByAlgorithm.get(name) ?? 0) > 0 }).toEqual({
+        name,
+        answered: true,
+      });
+    }
   });
 
   it('answers a flood of denied requests locally until a token is back', async () => {
@@ -134,6 +159,52 @@ describe('deny cache', () => {
     expect(results[1_000]).toBe(true);
     // two allowed, the first denial, then the store again only once the token is nearly back
     expect(inner.calls).toBeLessThanOrEqual(6);
+    await cache.close();
+  });
+
+  it('holds a fixed-window denial until the window ends, then asks the store again', async () => {
+    const clock = new FakeClock(START_US + 200_000); // 0.2 s into a window of 1 s
+    const inner = new StoreAsRedis(new MemoryRateLimitStore(10, clock));
+    const cache = new DenyCacheLayer(inner, 10, clock);
+    const rules: BucketRule[] = [{ algorithm: fixedWindow, capacity: 2, windowUs: 1_000_000 }];
+    const query = queryOf(requestsOf(['rl:s:default:{ip:1}'], rules, [1]), true);
+    const sources: string[] = [];
+    const allowed: boolean[] = [];
+    for (let i = 0; i < 100; i++) {
+      const take = await cache.take(query);
+      sources.push(take.source);
+      allowed.push(!deniedBy(take.results));
+      clock.advanceUs(10_000); // 100 requests over 1 s: the window ends at the 81st
+    }
+    expect(allowed.slice(0, 3)).toEqual([true, true, false]);
+    // every denial after the first is answered locally, with the wait to the window's end
+    expect(sources.slice(3, 80)).toEqual(Array(77).fill('deny-cache'));
+    expect(allowed.slice(80, 82)).toEqual([true, true]);
+    expect(inner.calls).toBeLessThanOrEqual(4 + 20);
+    await cache.close();
+  });
+
+  it('answers a sliding-window flood locally for costs as high as the denied one, until its wait is over', async () => {
+    const clock = new FakeClock(START_US);
+    const inner = new StoreAsRedis(new MemoryRateLimitStore(10, clock));
+    const cache = new DenyCacheLayer(inner, 10, clock);
+    const rules: BucketRule[] = [{ algorithm: slidingWindow, capacity: 3, windowUs: 1_000_000 }];
+    const query = (cost: number) =>
+      queryOf(requestsOf(['rl:s:default:{ip:1}'], rules, [cost]), true);
+    await cache.take(query(3));
+    // 3 taken; 2 more wait into the next window until 3 weigh 1: 1 s + 2/3 s
+    const denial = await cache.take(query(2));
+    expect([denial.source, ...repliesOf(denial.results)]).toEqual(['redis', [0, 2_000, 1_667]]);
+    expect((await cache.take(query(2))).source).toBe('deny-cache');
+    expect((await cache.take(query(3))).source).toBe('deny-cache');
+    // a smaller cost is not proven denied by that hold: the store answers (and denies)
+    const smaller = await cache.take(query(1));
+    expect([smaller.source, ...repliesOf(smaller.results)]).toEqual(['redis', [0, 2_000, 1_334]]);
+    expect((await cache.take(query(1))).source).toBe('deny-cache');
+    clock.advanceUs(1_334_000);
+    const late = await cache.take(query(1));
+    expect(late.source).toBe('redis');
+    expect(deniedBy(late.results)).toBe(false);
     await cache.close();
   });
 

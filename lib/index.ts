@@ -18,6 +18,7 @@ export { RateLimitThrottlerStorage } from './throttler/rate-limit-throttler.stor
 export { RateLimitEvents } from './observe/rate-limit-events.js';
 export type { RateLimitStoreFailure } from './errors/rate-limit-store.error.js';
 export type {
+  ChargeOn,
   CommonLimitOptions,
   FailureStrategy,
   KeyBy,

@@ -7,6 +7,7 @@ import {
   Optional,
 } from '@nestjs/common';
 import { HttpAdapterHost } from '@nestjs/core';
+import type { BucketRequest } from './algorithms/algorithm.interface.js';
 import type { BlockLayer } from './blocks/block.layer.js';
 import { buildDecision } from './decision/build-decision.js';
 import type { RateLimitDecision } from './decision/rate-limit-decision.interface.js';
@@ -77,6 +78,15 @@ export class RateLimitEngine implements OnModuleInit, OnModuleDestroy {
    */
   observe(observation: DecisionObservation): void {
     this.observer.observe(observation);
+  }
+
+  /**
+   * Gives each request's `cost` back to its bucket (never beyond full; an absent bucket is full
+   * already), here and in this instance's caches. Rejects with RateLimitStoreError when the store
+   * cannot be reached: the tokens then stay taken until they refill.
+   */
+  refund(requests: readonly BucketRequest[]): Promise<void> {
+    return this.pipeline.refund(requests);
   }
 
   /** Deletes buckets (full again), here and in this instance's caches. */

@@ -4,6 +4,7 @@ import type { RateLimitDecision } from './decision/rate-limit-decision.interface
 import { HeadersMetadata } from './decorators/rate-limit-headers.decorator.js';
 import { LimitsMetadata, SkipMetadata } from './decorators/rate-limit.decorator.js';
 import { callOf, recordDecision } from './guard/call-decision.js';
+import { chargeOnOutcome } from './guard/charge-on.js';
 import { LimitsInForce } from './guard/limits-in-force.js';
 import { bucketRequests, planLimits, planRoute, type RoutePlan } from './guard/route-plan.js';
 import { RequestInputs } from './guard/request-inputs.js';
@@ -210,6 +211,7 @@ export class RateLimitGuard implements CanActivate {
       failureStrategy: plan.failureStrategy,
     });
     recordDecision(context, decision);
+    chargeOnOutcome(this.engine, context, plan, known, costs, decision);
     const route = `${context.getClass().name}.${context.getHandler().name}`;
     this.engine.observe({ scope: route, route, limits: plan.limits, identities: known, decision });
     await this.answer(decision, plan, context, transport);

@@ -7,6 +7,7 @@ import {
 import { HttpAdapterHost } from '@nestjs/core';
 import { catchError, type Observable, throwError } from 'rxjs';
 import { handleWithDecision } from './guard/call-decision.js';
+import { settleOnHandlerOutcome } from './guard/charge-on.js';
 import { retryAfterSeconds } from './http/rate-limit-headers.js';
 import { TooManyRequestsException } from './http/too-many-requests.exception.js';
 import { finishDeferred } from './rate-limit.guard.js';
@@ -25,7 +26,7 @@ export class RateLimitInterceptor implements NestInterceptor {
 
   async intercept(context: ExecutionContext, next: CallHandler): Promise<Observable<unknown>> {
     await finishDeferred(context);
-    const handled = handleWithDecision(context, next);
+    const handled = settleOnHandlerOutcome(context, handleWithDecision(context, next));
     if (context.getType() !== 'http') return handled;
     return handled.pipe(catchError((error: unknown) => this.withRetryAfter(error, context)));
   }

@@ -47,6 +47,35 @@ export class RateLimitService {
   }
 
   /**
+   * Gives `cost` (default: each limit's own cost) back to every limit's bucket, for a call that
+   * turned out not to count: never beyond full, and a bucket that is full (absent) stays as it
+   * is. Rejects with RateLimitStoreError when the store cannot be reached: the tokens then stay
+   * taken until they refill. On routes, `chargeOn` does this for you.
+   *
+   * @example
+   * ```ts
+   * const decision = await rateLimit.consume(`user:${userId}`, EXPORTS);
+   * if (!decision.allowed) throw new TooManyRequestsException(Math.ceil(decision.retryAfterMs / 1000));
+   * const started = await exports.start(userId);
+   * if (!started) await rateLimit.refund(`user:${userId}`, EXPORTS); // nothing was done
+   * ```
+   */
+  async refund(key: string, limits: LimitsArgument, cost?: number): Promise<void> {
+    const identity = toBucketIdentity(checkKey(key, 'refund'));
+    const plan = this.plan(limits, 'refund');
+    if (plan.needsRequest) refuseRequestFunctions(plan, 'refund', cost);
+    checkCost(cost, 'refund');
+    const costs = plan.limits.map(({ limit }) => cost ?? fixedCost(limit));
+    await this.engine.refund(
+      bucketRequests(
+        plan,
+        plan.limits.map(() => identity),
+        costs,
+      ),
+    );
+  }
+
+  /**
    * Refills the key's buckets: those of `limits`, or without limits every bucket of the key
    * under this module's prefix (a SCAN on Redis, bounded by `timeoutMs`: fine for admin use,
    * not per request).
@@ -109,11 +138,7 @@ export class RateLimitService {
       const identity = toBucketIdentity(checkKey(key, method));
       const plan = this.plan(limits, method);
       if (plan.needsRequest) refuseRequestFunctions(plan, method, cost);
-      if (cost !== undefined && (typeof cost !== 'number' || !Number.isFinite(cost) || cost < 0)) {
-        throw new RateLimitConfigError(`RateLimitService.${method}`, [
-          `cost must be a finite number >= 0 (got ${String(cost)})`,
-        ]);
-      }
+      checkCost(cost, method);
       const costs = plan.limits.map(({ limit }) => cost ?? fixedCost(limit));
       const identities = plan.limits.map(() => identity);
       const decided = this.engine.decide(plan.names, {
@@ -176,6 +201,14 @@ function refuseRequestFunctions(plan: RoutePlan, method: string, cost: number | 
       : []),
   ]);
   if (problems.length > 0) throw new RateLimitConfigError(`RateLimitService.${method}`, problems);
+}
+
+function checkCost(cost: number | undefined, method: string): void {
+  if (cost !== undefined && (typeof cost !== 'number' || !Number.isFinite(cost) || cost < 0)) {
+    throw new RateLimitConfigError(`RateLimitService.${method}`, [
+      `cost must be a finite number >= 0 (got ${String(cost)})`,
+    ]);
+  }
 }
 
 /** A limit's own cost; a cost function never reaches here (plan() refuses it). */

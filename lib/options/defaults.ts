@@ -24,6 +24,7 @@ export const DEFAULT_LIMIT_OPTIONS = {
   cost: 1,
   algorithm: 'token-bucket',
   leaseTtlMs: 1000,
+  chargeOn: 'always',
 } as const;
 
 /**

@@ -35,6 +35,17 @@ export type KeyBy =
  */
 export type FailureStrategy = 'open' | 'closed' | 'local';
 
+/**
+ * Which calls a limit counts. Every call is judged up front as usual (a denial still denies);
+ * with `'success'` or `'failure'`, a call's charge is given back after its handler when its
+ * outcome is the other one. HTTP: the status the response was sent with, < 400 being a success;
+ * other transports: the handler completed (success) or threw (failure). A call whose outcome is
+ * never known (the client went away first) keeps its charge.
+ *
+ * @publicApi
+ */
+export type ChargeOn = 'always' | 'success' | 'failure';
+
 /** Units of a refill string: `'100/min'`. */
 export type RefillUnit =
   's' | 'sec' | 'second' | 'm' | 'min' | 'minute' | 'h' | 'hour' | 'd' | 'day';
@@ -168,4 +179,10 @@ export interface CommonLimitOptions {
    * @default the module's `shadow` (false)
    */
   shadow?: boolean | undefined;
+  /**
+   * Count only the calls that succeed (`'success'`) or fail (`'failure'`, e.g. failed logins):
+   * see ChargeOn. RateLimitService.consume ignores it (use `refund()` there).
+   * @default 'always'
+   */
+  chargeOn?: ChargeOn | undefined;
 }

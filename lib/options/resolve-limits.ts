@@ -15,10 +15,12 @@ import {
   SCOPE_PATTERN,
 } from './defaults.js';
 import { FAILURE_STRATEGIES } from './failure-strategy.js';
-import type { LimitOptions, Refill } from './limit-options.interface.js';
+import type { ChargeOn, LimitOptions, Refill } from './limit-options.interface.js';
 import { OptionReader } from './option-reader.js';
 import { parseRefill } from './parse-refill.js';
 import type { LeaseSettings, PerRequestValues, ResolvedLimit } from './resolved-limit.interface.js';
+
+const CHARGE_ON: readonly ChargeOn[] = ['always', 'success', 'failure'];
 
 /**
  * Parses one or several limits into their resolved form, or throws a RateLimitConfigError that
@@ -145,6 +147,11 @@ function resolveLimit(input: unknown, path: string, read: OptionReader): Resolve
       : undefined;
   const shadow =
     limit.shadow === undefined ? undefined : read.boolean(`${path}shadow`, limit.shadow);
+  const chargeOn = read.oneOf(
+    `${path}chargeOn`,
+    limit.chargeOn ?? DEFAULT_LIMIT_OPTIONS.chargeOn,
+    CHARGE_ON,
+  );
   const identity = limit.keyBy === undefined ? undefined : toIdentityResolver(limit.keyBy);
   if (identity === null) {
     read.fail(`${path}keyBy`, "must be 'ip', 'user', 'apiKey' or a function", limit.keyBy);
@@ -161,6 +168,7 @@ function resolveLimit(input: unknown, path: string, read: OptionReader): Resolve
     lease,
     perRequest,
     shadow,
+    chargeOn,
   });
 }
 

@@ -1,7 +1,7 @@
 import type { ExecutionContext } from '@nestjs/common';
 import type { BucketRule, LeaseSettings } from '../algorithms/algorithm.interface.js';
 import type { IdentityResolver } from '../keys/identity-resolver.js';
-import type { FailureStrategy, PerRequest, Refill } from './limit-options.interface.js';
+import type { ChargeOn, FailureStrategy, PerRequest, Refill } from './limit-options.interface.js';
 
 export type { LeaseSettings };
 
@@ -36,4 +36,5 @@ interface ResolvedLimitSettings {
   readonly perRequest: PerRequestValues | undefined;
   /** Undefined: the module's `shadow`. */
   readonly shadow: boolean | undefined;
+  readonly chargeOn: ChargeOn;
 }

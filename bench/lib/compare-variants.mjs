@@ -50,6 +50,13 @@ export const VARIANTS = [
     options: () => ({ meterProvider: meterProvider() }),
   },
   { id: 'metrics-off', name: 'metrics: false', options: { metrics: false } },
+  {
+    id: 'per-request',
+    name: 'capacity from a function of the request (same value), refill static',
+    // The route's limit only: consume() has no request and keeps the static limit, so this
+    // pair's consume() row measures nothing and its HTTP row is the one to read.
+    routeLimits: (base) => ({ ...base, capacity: () => base.capacity }),
+  },
 ];
 
 /** Rows measured on the current build only (no --baseline): `b` against `a`. */
@@ -62,6 +69,7 @@ export const PAIRS = [
     b: 'metrics-on',
   },
   { id: 'metrics-off', name: 'metrics: false vs none registered', a: 'default', b: 'metrics-off' },
+  { id: 'per-request', name: 'per-request limit vs static', a: 'default', b: 'per-request' },
 ];
 
 export function compareVariant(id) {

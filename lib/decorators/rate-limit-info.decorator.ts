@@ -7,8 +7,8 @@ const rateLimitInfo = createParamDecorator<undefined>((_data, context: Execution
 
 /**
  * The current call's `RateLimitDecision`, as a handler parameter; undefined where no limit
- * applied (no `@RateLimit` and no `defaultLimit`, `@SkipRateLimit`, every `when` false, or a
- * store failure answered by a fail-open strategy counts as decided: that decision is given).
+ * applied (no `@RateLimit` nor `defaultLimit`, `@SkipRateLimit`, every `when` false). A decision
+ * the failure strategy made while the store failed is given too (see its `source`).
  * Works on HTTP routes, GraphQL resolvers, WebSocket gateways and microservice handlers; outside
  * HTTP it needs RateLimitInterceptor, which RateLimitModule registers globally (GraphQL field
  * resolvers: `fieldResolverEnhancers: ['guards', 'interceptors']`).

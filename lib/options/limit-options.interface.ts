@@ -67,8 +67,8 @@ export type Refill = number | `${number}/${RefillUnit}` | { tokens: number; inte
  * value; one that throws or is invalid is logged (at most every 30 s) and the limit is judged by
  * its failure strategy: 'open' skips the limit for that request, 'closed' refuses it (503), and
  * 'local' uses the value last worked out for the same bucket in this process (503 without one).
- * The bucket keeps its state when its limits change: its debt is counted in time, capped at the
- * new capacity. Not for RateLimitService, which has no request.
+ * A bucket keeps its state when its limits change: the moment it is full again, capped at the
+ * time the limits in force take to refill it from empty. Not for RateLimitService (no request).
  *
  * @example
  * ```ts

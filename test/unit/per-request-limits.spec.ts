@@ -94,5 +94,23 @@ describe('limits whose capacity or refill is a function of the request', () => {
       const inForce = resolveLimitInForce(tier, { capacity, refill });
       expect('problems' in inForce && inForce.problems.join('\n')).toContain(problem);
     });
+
+    it('gives a window its capacity in force; its window stays as written', () => {
+      const hourly = resolveOne({
+        algorithm: 'fixed-window',
+        capacity: capacityOf,
+        windowMs: 3_600_000,
+      });
+      expect(hourly.perRequest).toEqual({ capacity: capacityOf, refill: undefined });
+      expect(resolveLimitInForce(hourly, { capacity: 7, refill: undefined })).toMatchObject({
+        capacity: 7,
+        windowUs: 3_600_000_000,
+        windowSeconds: 3600,
+        perRequest: undefined,
+      });
+      expect(resolveLimitInForce(hourly, { capacity: -1, refill: undefined })).toEqual({
+        problems: ['capacity must be a positive integer up to 1000000000 (got -1)'],
+      });
+    });
   });
 });

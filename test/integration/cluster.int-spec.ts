@@ -202,6 +202,39 @@ describe('Redis Cluster (3 masters on loopback)', () => {
       expect(decision.limits.map((limit) => limit.remaining)).toEqual([2, 0]);
     });
   });
+  it("judges a mix of algorithms in one script call on the identity's master, all-or-nothing", async () => {
+    const limits: LimitOptions[] = [
+      { name: 'burst', capacity: 3, refill: '3/h' },
+      { name: 'hourly', algorithm: 'fixed-window', capacity: 2, windowMs: 3_600_000 },
+      { name: 'smooth', algorithm: 'sliding-window', capacity: 4, windowMs: 3_600_000 },
+    ];
+    const scriptCalls = async (): Promise<number> => {
+      let calls = 0;
+      for (const master of client.nodes('master')) {
+        const stats = await master.info('commandstats');
+        for (const match of stats.matchAll(/^cmdstat_(?:evalsha|eval):calls=(\d+)/gm)) {
+          calls += Number(match[1]);
+        }
+      }
+      return calls;
+    };
+    await service.peek('mixed', limits); // the script is loaded on that master
+    const before = await scriptCalls();
+    const decisions = [
+      await service.consume('mixed', limits),
+      await service.consume('mixed', limits),
+      await service.consume('mixed', limits),
+    ];
+    expect(decisions.map((decision) => decision.allowed)).toEqual([true, true, false]);
+    // the fixed window denied the third: the bucket and the sliding window paid nothing
+    expect(decisions[2]!.limits.map((limit) => limit.remaining)).toEqual([1, 0, 2]);
+    expect(await scriptCalls()).toBe(before + 3);
+    const keys = await Promise.all(
+      client.nodes('master').map((master) => master.keys(`${prefix}*mixed*`)),
+    );
+    expect(keys.map((found) => found.length).sort()).toEqual([0, 0, 3]);
+  });
+
   // Last: it moves a slot, which the tests above do not expect.
   it('a slot migrating to another master during traffic: every decision is made, none twice', async () => {
     const bucket = key('migrating');

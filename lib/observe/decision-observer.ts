@@ -80,7 +80,7 @@ export class DecisionObserver implements StoreCallRecorder {
     const watched = this.subject.observed;
     if (metrics === undefined && !watched && !shadow) return;
     const scope = decisionScope(observation);
-    if (metrics !== undefined) record(metrics, observation, scope);
+    if (metrics !== undefined) count(metrics, observation, scope);
     if (watched) this.emit(observation, scope);
     if (shadow) this.logShadow(observation, scope);
   }
@@ -181,7 +181,7 @@ function decisionScope({ limits, scope: fallback }: DecisionObservation): string
  * One decision, and one denial per limit that denied (a limit in shadow mode counts with
  * `ratelimit.shadow`). A shadow denial is a decision `denied` with `ratelimit.shadow`.
  */
-function record(metrics: OtelMetrics, observation: DecisionObservation, scope: string): void {
+function count(metrics: OtelMetrics, observation: DecisionObservation, scope: string): void {
   const { decision, limits, scope: fallback } = observation;
   const shadow = decision.shadow === true;
   const denied = !decision.allowed || shadow;

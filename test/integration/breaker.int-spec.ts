@@ -12,7 +12,7 @@ const THRESHOLD = 5;
 const COOLDOWN_MS = 1_000;
 /** Decisions while the circuit is open must not pay the timeout: median under 1/20 of it. */
 const FAST_MS = 5;
-const LIMIT: LimitOptions = { name: 'breaker', capacity: 1_000, refill: '1/hour' };
+const LIMIT = { name: 'breaker', capacity: 1_000, refill: '1/hour' } satisfies LimitOptions;
 
 describe('circuit breaker against a real redis-server', () => {
   let server: RedisServerProcess | undefined;

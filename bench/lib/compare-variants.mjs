@@ -57,7 +57,33 @@ export const VARIANTS = [
     // pair's consume() row measures nothing and its HTTP row is the one to read.
     routeLimits: (base) => ({ ...base, capacity: () => base.capacity }),
   },
+  // Windows of the base capacity per hour (mostly-allowed, as the base bucket): no refill.
+  {
+    id: 'fixed-window',
+    name: 'one fixed window',
+    limits: (base) => windowOf(base, 'fixed-window'),
+  },
+  {
+    id: 'sliding-window',
+    name: 'one sliding window',
+    limits: (base) => windowOf(base, 'sliding-window'),
+  },
+  {
+    id: 'three-algorithms',
+    name: 'three limits on one key: token bucket + fixed window + sliding window',
+    limits: (base) => [
+      { ...base, name: 'burst' },
+      { ...windowOf(base, 'fixed-window'), name: 'hourly' },
+      { ...windowOf(base, 'sliding-window'), name: 'smooth' },
+    ],
+  },
 ];
+
+/** The base limit as a window of its capacity per hour. */
+function windowOf(base, algorithm) {
+  const { refill: _refill, ...rest } = base;
+  return { ...rest, algorithm, windowMs: 3_600_000 };
+}
 
 /** Rows measured on the current build only (no --baseline): `b` against `a`. */
 export const PAIRS = [
@@ -70,6 +96,19 @@ export const PAIRS = [
   },
   { id: 'metrics-off', name: 'metrics: false vs none registered', a: 'default', b: 'metrics-off' },
   { id: 'per-request', name: 'per-request limit vs static', a: 'default', b: 'per-request' },
+  { id: 'fixed-window', name: 'fixed window vs token bucket', a: 'default', b: 'fixed-window' },
+  {
+    id: 'sliding-window',
+    name: 'sliding window vs token bucket',
+    a: 'default',
+    b: 'sliding-window',
+  },
+  {
+    id: 'three-algorithms',
+    name: 'token bucket + fixed + sliding window vs two token buckets',
+    a: 'two-limits',
+    b: 'three-algorithms',
+  },
 ];
 
 export function compareVariant(id) {

@@ -61,7 +61,7 @@ const outDir = outputDir(reduced);
 if (reduced) process.stdout.write(`quick or reduced run: writing ${shown(outDir)}/\n`);
 const KEY_SPREADS = [1, 10_000];
 /** Memory per identity: one entry per storage format (the library's modes store the same value). */
-const MEMORY_SYSTEMS = ['ceiling', 'library', 'rlf', 'nestlab'];
+const MEMORY_SYSTEMS = ['ceiling', 'library', 'rlf', 'nestlab', 'throttler-storage'];
 /** `deniedOnly` systems run in the mostly-denied profile only, `allowedOnly` ones in the other. */
 const runsIn = (system, mode) =>
   !(system.deniedOnly && mode !== 'denied') && !(system.allowedOnly && mode !== 'allowed');

@@ -126,6 +126,30 @@ async function nestLab(url, profile, prefix) {
   };
 }
 
+/**
+ * RateLimitThrottlerStorage (the library's @nestjs/throttler storage) called as ThrottlerGuard
+ * calls a storage, with @nest-lab's arguments: the same semantics on the caller's side.
+ */
+async function throttlerStorage(url, profile, prefix) {
+  const lib = await loadLibrary();
+  const { RateLimitModule, RateLimitThrottlerStorage } = lib;
+  class BenchModule {}
+  Module({
+    imports: [
+      RateLimitModule.forRoot({ keyPrefix: prefix, global: false, redis: redisOptions(url) }),
+    ],
+  })(BenchModule);
+  const app = await NestFactory.createApplicationContext(BenchModule, { logger: false });
+  await app.init();
+  const storage = app.get(RateLimitThrottlerStorage);
+  const ttl = profile.capacity * profile.perMs;
+  return {
+    decide: async (key) =>
+      !(await storage.increment(key, ttl, profile.capacity, ttl, 'default')).isBlocked,
+    close: () => app.close(),
+  };
+}
+
 /** Name shown in tables -> factory(url, profile, prefix). `deniedOnly` systems run in the denied mode only. */
 export const SYSTEMS = [
   { name: 'ceiling (EVALSHA, no auto-pipelining)', id: 'ceiling', setup: ceiling(false) },
@@ -159,4 +183,9 @@ export const SYSTEMS = [
     deniedOnly: true,
   },
   { name: '@nest-lab/throttler-storage-redis increment()', id: 'nestlab', setup: nestLab },
+  {
+    name: 'nest-redis-rate-limit RateLimitThrottlerStorage increment()',
+    id: 'throttler-storage',
+    setup: throttlerStorage,
+  },
 ];

@@ -7,8 +7,9 @@ A record per throttler key holds the window's end (shared by every throttler nam
 the block; each name has its own log of hits, each hit expiring `ttl` after it was made (a
 sliding log: at most limit + 1 live hits per name). Both keys share the key's {hash tag}.
 
-KEYS[1]  record: hash { exp = window end (ms), bexp = block end (ms), blk = '1' while blocked,
-         seq = id of the last hit }
+KEYS[1]  record: RECORD_FORMAT packed by struct (41 bytes): the window's end (ms), the block's
+         end (ms), when its window, block and every hit of every name have ended (ms), the id of
+         the last hit, and 1 while blocked
 KEYS[2]  hits of this throttler name: sorted set, score = the hit's expiry (ms), member = its id
 ARGV[1]  ttl_ms          a hit's lifetime and the window's length
 ARGV[2]  limit           hits allowed per ttl
@@ -19,8 +20,8 @@ Reply, 4 integers: total_hits, time_to_expire_s, is_blocked (1 or 0), time_to_bl
 Seconds are rounded up, as throttler's. time_to_block_expire_s means something only while
 blocked (throttler's own is 0 or negative otherwise, and so is this one).
 
-The record lives until its window, its block and its newest hit have all ended (when throttler's
-sweep may drop it too); then the next call starts afresh.
+Both keys expire when everything in them has ended (when throttler's sweep may drop the record
+too); the next call then starts afresh. A new key costs 5 commands, a known one 7.
 ]]
 local record_key = KEYS[1]
 local hits_key = KEYS[2]
@@ -28,16 +29,28 @@ local ttl_ms = tonumber(ARGV[1])
 local limit = tonumber(ARGV[2])
 local block_ms = tonumber(ARGV[3])
 
+local RECORD_FORMAT = '<ddddB'
+
 local clock = redis.call('TIME')
 local now_ms = tonumber(clock[1]) * 1000 + math.floor(tonumber(clock[2]) / 1000)
 
-local fields = redis.call('HMGET', record_key, 'exp', 'bexp', 'blk')
-local expires_at_ms = tonumber(fields[1]) or (now_ms + ttl_ms)
-local block_expires_at_ms = tonumber(fields[2]) or 0
-local blocked = fields[3] == '1'
+local expires_at_ms, block_expires_at_ms, keep_until_ms, seq, blocked = nil, 0, 0, 0, false
+local packed = redis.call('GET', record_key)
+if packed then
+  local blocked_flag
+  expires_at_ms, block_expires_at_ms, keep_until_ms, seq, blocked_flag =
+    struct.unpack(RECORD_FORMAT, packed)
+  blocked = blocked_flag == 1
+end
 
-redis.call('ZREMRANGEBYSCORE', hits_key, '-inf', now_ms)
-local total_hits = redis.call('ZCARD', hits_key)
+-- The hits key expires with the record: without a record, there are no hits.
+local total_hits = 0
+if expires_at_ms then
+  redis.call('ZREMRANGEBYSCORE', hits_key, '-inf', now_ms)
+  total_hits = redis.call('ZCARD', hits_key)
+else
+  expires_at_ms = now_ms + ttl_ms
+end
 
 local time_to_expire = math.ceil((expires_at_ms - now_ms) / 1000)
 if time_to_expire <= 0 then
@@ -46,9 +59,10 @@ if time_to_expire <= 0 then
 end
 
 local function hit()
-  local id = redis.call('HINCRBY', record_key, 'seq', 1)
-  redis.call('ZADD', hits_key, now_ms + ttl_ms, id)
+  seq = seq + 1
+  redis.call('ZADD', hits_key, now_ms + ttl_ms, seq)
   total_hits = total_hits + 1
+  if now_ms + ttl_ms > keep_until_ms then keep_until_ms = now_ms + ttl_ms end
 end
 
 local reply_hits, reply_blocked, time_to_block_expire
@@ -82,21 +96,16 @@ else
   reply_blocked = blocked
 end
 
-redis.call('HSET', record_key, 'exp', expires_at_ms, 'bexp', block_expires_at_ms,
-  'blk', blocked and '1' or '0')
-local keep_until_ms = expires_at_ms
+if expires_at_ms > keep_until_ms then keep_until_ms = expires_at_ms end
 if blocked and block_expires_at_ms > keep_until_ms then keep_until_ms = block_expires_at_ms end
-local newest = redis.call('ZRANGE', hits_key, -1, -1, 'WITHSCORES')
-if newest[2] then
-  local newest_ms = tonumber(newest[2])
-  redis.call('PEXPIREAT', hits_key, math.ceil(newest_ms))
-  if newest_ms > keep_until_ms then keep_until_ms = newest_ms end
+local keep_ms = math.ceil(keep_until_ms - now_ms)
+if keep_ms >= 1 then
+  redis.call('SET', record_key, struct.pack(RECORD_FORMAT, expires_at_ms, block_expires_at_ms,
+    keep_until_ms, seq, blocked and 1 or 0), 'PX', keep_ms)
+  redis.call('PEXPIRE', hits_key, keep_ms)
+else
+  -- Everything has ended already (a ttl <= 0): nothing to keep.
+  redis.call('DEL', record_key, hits_key)
 end
--- Another throttler name's hits may keep the record longer.
-local ttl_left_ms = redis.call('PTTL', record_key)
-if ttl_left_ms > 0 and now_ms + ttl_left_ms > keep_until_ms then
-  keep_until_ms = now_ms + ttl_left_ms
-end
-redis.call('PEXPIREAT', record_key, math.ceil(keep_until_ms))
 
 return { reply_hits, time_to_expire, reply_blocked and 1 or 0, time_to_block_expire }

@@ -17,13 +17,26 @@ const LIMITS: readonly (readonly [string, LimitOptions])[] = [
 /**
  * Redis memory per identity, per algorithm, as bench/lib/memory.mjs measures it for the peers
  * (key prefix 'm:', RateLimitService, one decision per identity): one key each, its encoding and
- * MEMORY USAGE, and the used_memory delta over all identities. The README's table ("Choosing an
+ * MEMORY USAGE, the used_memory delta over all identities, and the time Redis spent in the script
+ * per decision (commandstats). The README's table ("Choosing an
  * algorithm") quotes the printed lines.
  */
 describe('Redis memory per identity, per algorithm (own redis-server)', () => {
   let server: RedisServerProcess;
   let admin: Redis;
   const lines: string[] = [];
+
+  /** Calls and microseconds Redis spent in scripts (EVALSHA + EVAL), from INFO commandstats. */
+  const scriptStats = async (): Promise<{ calls: number; usec: number }> => {
+    const stats = await admin.info('commandstats');
+    let calls = 0;
+    let usec = 0;
+    for (const match of stats.matchAll(/^cmdstat_(?:evalsha|eval):calls=(\d+),usec=(\d+)/gm)) {
+      calls += Number(match[1]);
+      usec += Number(match[2]);
+    }
+    return { calls, usec };
+  };
 
   beforeAll(async () => {
     server = await startRedisServer();
@@ -53,18 +66,22 @@ describe('Redis memory per identity, per algorithm (own redis-server)', () => {
         await service.consume('user:warmup', limit);
         await admin.flushall();
         const before = Number(/used_memory:(\d+)/.exec(await admin.info('memory'))![1]);
+        const scriptsBefore = await scriptStats();
         for (let i = 0; i < IDENTITIES; i += 200) {
           await Promise.all(
             Array.from({ length: 200 }, (_, j) => service.consume(`user:${i + j}`, limit)),
           );
         }
         const after = Number(/used_memory:(\d+)/.exec(await admin.info('memory'))![1]);
+        const scriptsAfter = await scriptStats();
+        const luaUs =
+          (scriptsAfter.usec - scriptsBefore.usec) / (scriptsAfter.calls - scriptsBefore.calls);
         const sample = 'm:service:default:{user:12345}';
         const bytes = (await admin.memory('USAGE', sample, 'SAMPLES', '0')) as number;
         const encoding = await admin.object('ENCODING', sample);
         const value = await admin.get(sample);
         lines.push(
-          `  ${name}: ${((after - before) / IDENTITIES).toFixed(1)} B used_memory per identity; ${await admin.dbsize()} keys; MEMORY USAGE ${bytes} B (${String(encoding)}, ${JSON.stringify(value)}) for ${sample}`,
+          `  ${name}: ${((after - before) / IDENTITIES).toFixed(1)} B used_memory per identity; ${await admin.dbsize()} keys; MEMORY USAGE ${bytes} B (${String(encoding)}, ${JSON.stringify(value)}) for ${sample}; ${luaUs.toFixed(2)} µs in the script per decision`,
         );
         expect(await admin.dbsize()).toBe(IDENTITIES);
         expect(encoding).toBe(name === 'sliding-window' ? 'embstr' : 'int');

@@ -136,17 +136,35 @@ async function throttlerStorage(url, profile, prefix) {
   class BenchModule {}
   Module({
     imports: [
-      RateLimitModule.forRoot({ keyPrefix: prefix, global: false, redis: redisOptions(url) }),
+      // A deadline as loose as @nest-lab's (none): a stall on a busy machine would otherwise
+      // open the circuit and turn a second of calls into failure-strategy answers.
+      RateLimitModule.forRoot({
+        keyPrefix: prefix,
+        global: false,
+        redis: redisOptions(url),
+        timeoutMs: 2_000,
+      }),
     ],
   })(BenchModule);
   const app = await NestFactory.createApplicationContext(BenchModule, { logger: false });
   await app.init();
   const storage = app.get(RateLimitThrottlerStorage);
   const ttl = profile.capacity * profile.perMs;
+  let storeErrors = 0;
   return {
-    decide: async (key) =>
-      !(await storage.increment(key, ttl, profile.capacity, ttl, 'default')).isBlocked,
-    close: () => app.close(),
+    // Failing open is the one answer with no hit counted: like the library's, it counts as denied.
+    decide: async (key) => {
+      const record = await storage.increment(key, ttl, profile.capacity, ttl, 'default');
+      if (record.totalHits > 0 || record.isBlocked) return !record.isBlocked;
+      storeErrors++;
+      return false;
+    },
+    storeErrors: () => storeErrors,
+    close: async () => {
+      if (storeErrors > 0)
+        process.stderr.write(`throttler storage: ${storeErrors} answers by the failure strategy\n`);
+      await app.close();
+    },
   };
 }
 

@@ -11,7 +11,7 @@ import {
   type ThrottlerHit,
   ThrottlerRecords,
 } from './throttler-records.js';
-import { defineThrottlerScript, runThrottlerScript, throttlerKeys } from './throttler-script.js';
+import { defineThrottlerScript, runThrottlerScript, throttlerKey } from './throttler-script.js';
 
 /**
  * A `ThrottlerStorage` for @nestjs/throttler 6 on this module's store: keep ThrottlerModule,
@@ -76,9 +76,9 @@ export class RateLimitThrottlerStorage implements OnModuleDestroy {
       defineThrottlerScript(client);
       this.scriptDefined = true;
     }
-    const keys = throttlerKeys(options.keyPrefix, hit);
+    const recordKey = throttlerKey(options.keyPrefix, hit.key);
     const send = (): Promise<RateLimitThrottlerRecord> =>
-      store.bounded(() => runThrottlerScript(client, keys, hit));
+      store.bounded(() => runThrottlerScript(client, recordKey, hit));
     try {
       return await (breaker === undefined ? send() : breaker.guard(send));
     } catch (error) {

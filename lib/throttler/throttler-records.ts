@@ -122,10 +122,9 @@ export class ThrottlerRecords {
       };
     }
     record.keepUntilMs = Math.max(
-      record.keepUntilMs,
       record.expiresAtMs,
       record.isBlocked ? record.blockExpiresAtMs : 0,
-      hits.length > 0 ? extreme(hits, Math.max) : 0,
+      ...[...record.hits.values()].map((log) => (log.length > 0 ? extreme(log, Math.max) : 0)),
     );
     this.write(key, record);
     return answer;

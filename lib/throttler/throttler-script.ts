@@ -25,27 +25,23 @@ export function defineThrottlerScript(client: Redis | Cluster): void {
 }
 
 /**
- * The keys of a throttler key: its record and its hits under one throttler name. The throttler
- * key is the hash tag (made key-safe like any identity), so both share a Cluster slot; the scopes
- * start with '@', which no `@RateLimit` scope written for a route is likely to.
+ * The record of a throttler key. The throttler key is the hash tag, made key-safe like any
+ * identity; the scope starts with '@', which no `@RateLimit` scope written for a route is likely to.
  */
-export function throttlerKeys(keyPrefix: string, hit: ThrottlerHit): [string, string] {
-  const identity = toBucketIdentity(hit.key);
-  const name = toBucketIdentity(hit.throttlerName);
-  return [
-    bucketKey(bucketKeyHead(keyPrefix, '@throttler', 'record'), identity),
-    bucketKey(bucketKeyHead(keyPrefix, '@throttler-hits', name), identity),
-  ];
+export function throttlerKey(keyPrefix: string, key: string): string {
+  return bucketKey(bucketKeyHead(keyPrefix, '@throttler', 'record'), toBucketIdentity(key));
 }
 
 /** Runs throttler-hit.lua for one call; the only code that knows its arguments and reply. */
 export function runThrottlerScript(
   client: Redis | Cluster,
-  keys: readonly [string, string],
+  key: string,
   hit: ThrottlerHit,
 ): Promise<RateLimitThrottlerRecord> {
+  // Inside the record, with an 8-bit length: a name that is not plain is hashed like an identity.
+  const name = toBucketIdentity(hit.throttlerName);
   return client
-    .nrrlThrottlerHit(2, ...keys, hit.ttlMs, hit.limit, hit.blockDurationMs)
+    .nrrlThrottlerHit(1, key, name, hit.ttlMs, hit.limit, hit.blockDurationMs)
     .then(decodeReply);
 }
 

@@ -23,6 +23,8 @@ describe('the published package', () => {
       expect.arrayContaining([
         'dist/index.js',
         'dist/index.d.ts',
+        'dist/throttler/throttler-hit.lua',
+        'dist/cjs/throttler/throttler-hit.lua',
         'dist/algorithms/bucket-script.lua',
         'dist/algorithms/bucket-script.js',
         'dist/algorithms/token-bucket/token-bucket.lua',

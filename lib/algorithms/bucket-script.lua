@@ -21,7 +21,7 @@ KEYS[i]          bucket key; all keys of one call share a {hash tag}, so Cluster
 KEYS[N + i]      when 2N keys: bucket i's block key, a hash of block ends in microseconds of
                  Redis time: field '*' blocks every limit of the identity, field KEYS[i] this
                  bucket only. A blocked bucket is denied (nothing written, remaining 0) with a
-                 retry of at least the block's remaining time.
+                 retry and a reset of at least the block's remaining time.
 ARGV[1]          '0' peek (judge without writing), '1' consume, '2' consume and lease (take up to
                  `extra` more whole tokens from each bucket for the caller to spend locally),
                  '3' refund (give `cost` tokens back to each bucket; no block keys)
@@ -102,7 +102,10 @@ for i = 1, bucket_count do
   reply[out + 2] = reset_ms
   if leasing then reply[out + 4] = granted end
   if blocks then
-    if blocked_ms[i] > 0 then reply[out + 1] = 0 end
+    if blocked_ms[i] > 0 then
+      reply[out + 1] = 0
+      if reset_ms < blocked_ms[i] then reply[out + 2] = blocked_ms[i] end
+    end
     reply[out + width] = blocked_ms[i]
   end
 end

@@ -12,7 +12,13 @@ import { SearchController } from './search/search.controller.js';
 /** What the sample app takes from its environment (or from a test). */
 export type SampleAppSettings = Pick<
   RateLimitModuleOptions,
-  'redis' | 'keyPrefix' | 'timeoutMs' | 'memoryStoreMaxKeys' | 'denyCache'
+  | 'redis'
+  | 'keyPrefix'
+  | 'timeoutMs'
+  | 'memoryStoreMaxKeys'
+  | 'denyCache'
+  | 'failureStrategy'
+  | 'instances'
 >;
 
 /** What the app serves besides its HTTP routes. main.ts turns both on. */

@@ -2,6 +2,7 @@ import 'reflect-metadata';
 import { Logger } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import type { NestExpressApplication } from '@nestjs/platform-express';
+import type { FailureStrategy } from 'nest-redis-rate-limit';
 import { AppModule, type SampleAppSettings } from './app.module.js';
 import { startMetrics } from './metrics.js';
 import { parseRateLimitMode } from './rate-limit-mode.js';
@@ -15,11 +16,16 @@ async function bootstrap(): Promise<void> {
   const redis = redisFromEnv(process.env);
   const timeoutMs = process.env.RATE_LIMIT_TIMEOUT_MS;
   const maxKeys = process.env.RATE_LIMIT_MEMORY_MAX_KEYS;
+  // The module checks both: a bad value stops the app with a RateLimitConfigError.
+  const strategy = process.env.RATE_LIMIT_FAILURE_STRATEGY;
+  const instances = process.env.RATE_LIMIT_INSTANCES;
   const settings: SampleAppSettings = {
     ...(redis === undefined ? {} : { redis }),
     ...(timeoutMs ? { timeoutMs: Number(timeoutMs) } : {}),
     ...(parseRateLimitMode(process.env.RATE_LIMIT_MODE) === 'plain' ? { denyCache: false } : {}),
     ...(maxKeys ? { memoryStoreMaxKeys: Number(maxKeys) } : {}),
+    ...(strategy ? { failureStrategy: strategy as FailureStrategy } : {}),
+    ...(instances ? { instances: instances === 'auto' ? 'auto' : Number(instances) } : {}),
   };
   // GraphQL (Apollo) and the socket.io gateway share the Express server and its port.
   const app = await NestFactory.create<NestExpressApplication>(

@@ -1,4 +1,5 @@
 import { createHash, randomUUID } from 'node:crypto';
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { Cluster } from 'ioredis';
 import {
   type LimitOptions,
@@ -276,5 +277,54 @@ describe('Redis Cluster (3 masters on loopback)', () => {
       expect.any(Number),
       0,
     ]);
+  });
+
+  it("blocks: the block key shares its identity's slot, read in the same script call as the buckets", async () => {
+    const blocking = new RateLimitEngine(
+      resolveModuleOptions({
+        redis: client,
+        keyPrefix: prefix,
+        timeoutMs: 1_000,
+        blocks: 'always',
+      }),
+    );
+    try {
+      const limiter = new RateLimitService(blocking);
+      const limits: LimitOptions[] = [
+        { name: 'a', capacity: 5, refill: '5/hour' },
+        { name: 'b', capacity: 5, refill: '5/hour' },
+      ];
+      await limiter.block('user:7', 60_000, limits[0]);
+      const blocked = await limiter.consume('user:7', limits);
+      expect(blocked).toMatchObject({ allowed: false, source: 'block' });
+      expect(blocked.limits.map((limit) => limit.allowed)).toEqual([false, true]);
+      expect(await client.cluster('KEYSLOT', `${prefix}{user:7}:block`)).toBe(
+        await client.cluster('KEYSLOT', key('service:a', 'user:7')),
+      );
+      expect(await limiter.consume('user:8', limits)).toMatchObject({ allowed: true });
+      await limiter.unblock('user:7');
+      expect(await limiter.consume('user:7', limits)).toMatchObject({ allowed: true });
+    } finally {
+      await blocking.onModuleDestroy();
+    }
+  });
+
+  it("instances: 'auto' counts live instances in one key of the fleet's slot", async () => {
+    const options = resolveModuleOptions({
+      redis: client,
+      keyPrefix: prefix,
+      timeoutMs: 1_000,
+      instances: 'auto',
+    });
+    const engines = [new RateLimitEngine(options), new RateLimitEngine(options)];
+    const live = () => client.zcard(`${prefix}{~fleet}:instances`);
+    try {
+      for (let i = 0; i < 40 && (await live()) !== 2; i++) await sleep(50);
+      expect(await live()).toBe(2);
+      await engines.pop()!.onModuleDestroy();
+      expect(await live()).toBe(1);
+    } finally {
+      await Promise.all(engines.map((engine) => engine.onModuleDestroy()));
+    }
   });
 });

@@ -31,6 +31,12 @@ describe('the published package', () => {
         'dist/algorithms/token-bucket/token-bucket.js',
         'dist/cjs/algorithms/bucket-script.lua',
         'dist/cjs/algorithms/token-bucket/token-bucket.lua',
+        'dist/algorithms/fixed-window/fixed-window.lua',
+        'dist/algorithms/fixed-window/fixed-window.js',
+        'dist/algorithms/sliding-window/sliding-window.lua',
+        'dist/algorithms/sliding-window/sliding-window.js',
+        'dist/cjs/algorithms/fixed-window/fixed-window.lua',
+        'dist/cjs/algorithms/sliding-window/sliding-window.lua',
         'LICENSE',
       ]),
     );

@@ -9,18 +9,28 @@ import type {
 } from '../../lib/pipeline/decision-layer.interface.js';
 
 const TIME_CALL = "redis.call('TIME')";
+const SET_CALL = "redis.call('SET', ";
+/** Every SET of the algorithms goes through this: the key lives a minute longer. */
+const SET_FOR_TEST = `local function set_for_test(key, value, option, ms)
+  if option ~= 'PX' then error('set_for_test: SET without PX') end
+  return redis.call('SET', key, value, 'PX', ms + 60000)
+end
+`;
 
 /**
  * The bucket script on a real redis-server, judging at `clock`'s time instead of Redis's: the
  * production Lua with its one TIME call replaced by the clock's reading, sent with EVAL. So a
- * case table's steps that move time run on Redis too. Keys keep their real-time expiry (PX
- * from the fake instant), so only the algorithms' own reading of their state tells a stale
- * bucket, as it must on Redis anyway.
+ * case table's steps that move time run on Redis too. Expiry runs on Redis's real clock, which
+ * the fake one does not move: a key the fake clock gives 1 ms could expire between two steps, and
+ * one it gives an hour never would. So every SET gets a minute more: a stale bucket must then be
+ * told by the algorithm's own reading of its state, as it must be on Redis anyway (expiry is
+ * millisecond-grained and lazy).
  */
 export class LuaAtClock implements DecisionLayer {
   readonly description = 'redis (Lua at a fake clock)';
   /** Script calls made. */
   calls = 0;
+  private readonly lua: string;
 
   constructor(
     private readonly redis: Redis,
@@ -29,6 +39,7 @@ export class LuaAtClock implements DecisionLayer {
     if (BUCKET_LUA.split(TIME_CALL).length !== 2) {
       throw new Error(`the bucket script should call ${TIME_CALL} exactly once`);
     }
+    this.lua = SET_FOR_TEST + BUCKET_LUA.replaceAll(SET_CALL, 'set_for_test(');
   }
 
   take({ requests, mode }: TakeQuery): Promise<Take> {
@@ -58,7 +69,7 @@ export class LuaAtClock implements DecisionLayer {
   private client(): Redis {
     const nowUs = this.clock.nowUs();
     const time = `{ '${Math.floor(nowUs / 1_000_000)}', '${nowUs % 1_000_000}' }`;
-    const lua = BUCKET_LUA.replace(TIME_CALL, time);
+    const lua = this.lua.replace(TIME_CALL, time);
     const nrrlBuckets = (keyCount: number, ...args: (string | number)[]): Promise<unknown> => {
       this.calls++;
       return this.redis.eval(lua, keyCount, ...args);

@@ -10,7 +10,7 @@ import { FakeClock } from '../support/fake-clock.js';
 /**
  * The fixed window as the README states it: windows [n·W, (n + 1)·W) of the clock, each counting
  * whole tokens from zero up to capacity; a count stays with its window (a clock that steps back
- * into an earlier window still sees the later one until that one ends).
+ * by up to a window still sees the later one until it ends; a count further ahead is stale).
  */
 class ReferenceWindow {
   private window = -Infinity;
@@ -28,7 +28,8 @@ class ReferenceWindow {
   private at(nowUs: number): { window: number; count: number } {
     const window = Math.floor(nowUs / this.windowUs);
     if (nowUs >= (this.window + 1) * this.windowUs) this.window = -Infinity;
-    return this.window >= window
+    // the next window's count (the clock stepped back) counts; one further ahead does not
+    return this.window === window || this.window === window + 1
       ? { window: this.window, count: this.count }
       : { window, count: 0 };
   }
@@ -50,6 +51,7 @@ class ReferenceWindow {
   /** Lowers the count of the window a request would be counted in; an empty one is forgotten. */
   giveBack(nowUs: number, tokens: number): void {
     const { window, count } = this.at(nowUs);
+    if (count === 0) return; // nothing counted now: nothing changes
     this.count = Math.max(0, count - Math.ceil(tokens));
     this.window = this.count === 0 ? -Infinity : window;
   }

@@ -3,12 +3,16 @@ Fixed window: the functions of ALGORITHMS[2], called by algorithms/bucket-script
 
 Windows are aligned to Redis time: window n covers [n * window_us, (n + 1) * window_us)
 microseconds since the epoch, the same for every identity. A bucket is one integer, the count of
-tokens taken in its window, tagged with the window: tag * COUNT_SPAN + count, tag = n mod
-TAG_SPAN (below 2^53, so exact in Lua and kept by Redis as an integer inside the key's object).
-The key expires (PX) at its window's end; the tag makes the count exact whatever the expiry's
-millisecond rounding, and lets a count from a later window (the clock stepped back, failover)
-keep counting until that window ends: a step back can deny for as long as the step, never admit
-more. A window with nothing taken has no key.
+tokens taken in its window tagged with the window, negated: -(tag * COUNT_SPAN + count), tag = n
+mod TAG_SPAN. Its magnitude stays below 2^53, so it is exact in Lua and Redis keeps it as an
+integer inside the key's object; negative, so that no other algorithm's value under the same key
+(a token bucket's positive time, a sliding window's string) reads as a count when a limit
+changes algorithm. The key expires (PX) at its window's end; the tag makes the count exact
+whatever the expiry's millisecond rounding. A count from the next window (the clock stepped
+back, failover) keeps counting until that window ends: a step back of up to a window can deny for
+as long as the step, never admit more. A tag further ahead is taken for a stale one, so a count
+read under another windowMs (a limit whose window changed) counts for nothing. A window with
+nothing taken has no key.
 
 Counts are whole: a fractional cost counts as its ceiling. Leasing is not offered for windows
 (options/resolve-limits.ts refuses it): `extra` is ignored and `granted` always 0.
@@ -22,7 +26,8 @@ refund(key, capacity, window_us, tokens, now_us) -> remaining, reset_ms
   lowers the current window's count (not below 0)
 ]]
 local COUNT_SPAN = 1073741824 -- 2^30, above the largest capacity (options/defaults.ts)
-local TAG_SPAN = 8388608 -- 2^23: TAG_SPAN * COUNT_SPAN = 2^53
+local TAG_SPAN = 8388608 -- 2^23: TAG_SPAN * COUNT_SPAN = 2^53, and a stale tag reads as the
+-- current or the next window's once in 4 million
 
 local fixed_window = {}
 
@@ -30,11 +35,11 @@ function fixed_window.check(key, capacity, window_us, cost, now_us)
   local window = (now_us - now_us % window_us) / window_us
   local count = 0
   local stored = tonumber(redis.call('GET', key))
-  if stored then
-    local ahead = (math.floor(stored / COUNT_SPAN) - window) % TAG_SPAN
-    if ahead < TAG_SPAN / 2 then -- this window (0) or a later one; else an earlier one, ended
+  if stored and stored < 0 then
+    local ahead = (math.floor(-stored / COUNT_SPAN) - window) % TAG_SPAN
+    if ahead <= 1 then -- this window, or the next; else an earlier one, ended
       window = window + ahead
-      count = stored % COUNT_SPAN
+      count = -stored % COUNT_SPAN
     end
   end
   local end_us = (window + 1) * window_us
@@ -50,7 +55,7 @@ end
 
 local function store(key, window_us, count, end_us, now_us)
   local tag = (end_us / window_us - 1) % TAG_SPAN
-  redis.call('SET', key, string.format('%d', tag * COUNT_SPAN + count),
+  redis.call('SET', key, string.format('%d', -(tag * COUNT_SPAN + count)),
     'PX', math.ceil((end_us - now_us) / 1000))
 end
 

@@ -8,19 +8,26 @@ import { readLua } from '../lua-command.js';
  * covers [n·windowUs, (n + 1)·windowUs). Counts are whole: a fractional cost counts as its
  * ceiling.
  *
- * The state is the count and the end of the window it belongs to; it applies until then (a
- * later window's count, after the clock stepped back, included), after which the count is 0.
- * The script keeps the same as one integer tagged with its window.
+ * The state is the count and the end of the window it belongs to; it applies until then (the
+ * next window's count too, after the clock stepped back), after which the count is 0. The script
+ * keeps the same as one integer tagged with its window.
  */
 interface FixedWindowState {
   /** When the window this count belongs to ends: aligned in a store, any instant in the deny cache. */
   readonly endUs: number;
   readonly count: number;
+  /** The rule's window: a count kept under another (a limit whose window changed) is stale. */
+  readonly windowUs: number;
 }
 
 interface FixedWindowCheck extends BucketCheck {
   readonly count: number;
   readonly endUs: number;
+}
+
+/** Whether a state is one this algorithm wrote (not another's, after a limit changed algorithm). */
+function isOwn(state: unknown): state is FixedWindowState {
+  return typeof state === 'object' && state !== null && 'endUs' in state && 'count' in state;
 }
 
 function judge(
@@ -29,9 +36,15 @@ function judge(
   cost: number,
   nowUs: number,
 ): FixedWindowCheck {
-  const live = state !== undefined && state.endUs > nowUs;
+  const alignedEndUs = nowUs - (nowUs % rule.windowUs) + rule.windowUs;
+  // this window's count, or the next one's (the clock stepped back); further ahead: stale
+  const live =
+    isOwn(state) &&
+    state.windowUs === rule.windowUs &&
+    state.endUs > nowUs &&
+    state.endUs <= alignedEndUs + rule.windowUs;
   const count = live ? state.count : 0;
-  const endUs = live ? state.endUs : nowUs - (nowUs % rule.windowUs) + rule.windowUs;
+  const endUs = live ? state.endUs : alignedEndUs;
   const whole = Math.ceil(cost);
   let retryAfterMs = 0;
   if (whole > rule.capacity) retryAfterMs = -1;
@@ -74,7 +87,7 @@ export const fixedWindow: Algorithm<FixedWindowState, FixedWindowCheck, WindowRu
     const count = check.count + whole;
     return {
       result: resultOf(rule, count, endUs, check.retryAfterMs, nowUs),
-      write: { state: { endUs, count }, expiresAtUs: endUs },
+      write: { state: { endUs, count, windowUs: rule.windowUs }, expiresAtUs: endUs },
     };
   },
 
@@ -88,7 +101,10 @@ export const fixedWindow: Algorithm<FixedWindowState, FixedWindowCheck, WindowRu
     const left = Math.max(0, count - Math.ceil(tokens));
     return {
       result: resultOf(rule, left, endUs, 0, nowUs),
-      write: { state: left === 0 ? undefined : { endUs, count: left }, expiresAtUs: endUs },
+      write: {
+        state: left === 0 ? undefined : { endUs, count: left, windowUs: rule.windowUs },
+        expiresAtUs: endUs,
+      },
     };
   },
 
@@ -101,6 +117,7 @@ export const fixedWindow: Algorithm<FixedWindowState, FixedWindowCheck, WindowRu
   deniedState: (rule, _cost, result, atUs) => ({
     endUs: atUs + Math.max(0, result.resetMs - 1) * 1000,
     count: rule.capacity - result.remaining,
+    windowUs: rule.windowUs,
   }),
 
   /** Capacity rounds down but stays at least one token; windows stay as they are. */

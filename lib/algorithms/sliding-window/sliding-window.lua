@@ -9,9 +9,11 @@ window's had been spread evenly over it. It passes when weighted + cost <= capac
 
 A bucket is one string key, '<n>:<previous>:<current>' (a few dozen bytes: one key per
 identity and limit, whatever the traffic), expiring (PX) when its counts weigh nothing: at the
-end of window n + 1 (of window n when current is 0). A string from a later window (the clock
-stepped back, failover) is judged at that window's start until the clock gets there: it can
-deny for as long as the step, never admit more. Counts are whole: a fractional cost counts as
+end of window n + 1 (of window n when current is 0). A string from the next window (the clock
+stepped back, failover) is judged at that window's start until the clock gets there: a step
+back of up to a window can deny for as long as the step, never admit more. A string from
+further ahead counts for nothing, so one read under another windowMs (a limit whose window
+changed) cannot hold its counts in a window decades away. Counts are whole: a fractional cost counts as
 its ceiling. Leasing is not offered for windows: `extra` is ignored and `granted` always 0.
 
 check(key, capacity, window_us, cost, now_us) -> retry_after_ms, window, nil
@@ -38,7 +40,7 @@ local function load(key, window_us, now_us)
     stored_n = tonumber(stored_n)
     if stored_n == nil then
       -- not ours: judged as empty, overwritten by the next write
-    elseif stored_n >= n then -- this window, or a later one
+    elseif stored_n == n or stored_n == n + 1 then -- this window, or the next one
       n, previous, current = stored_n, tonumber(stored_previous), tonumber(stored_current)
     elseif stored_n == n - 1 then
       previous = tonumber(stored_current)

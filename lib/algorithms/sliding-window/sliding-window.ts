@@ -34,6 +34,9 @@ interface Counts {
 interface Hold {
   readonly cost: number;
   readonly untilUs: number;
+  /** The rule it was learnt under: under another (a limit that changed) it proves nothing. */
+  readonly capacity: number;
+  readonly windowUs: number;
   /** What the store reported, for the results answered meanwhile. */
   readonly remaining: number;
   readonly resetAtUs: number;
@@ -53,12 +56,20 @@ function isHold(state: SlidingWindowState): state is Hold {
   return 'untilUs' in state;
 }
 
+/** The state if this algorithm wrote it; undefined for another's (a limit changed algorithm). */
+function own(state: unknown): SlidingWindowState | undefined {
+  return typeof state === 'object' && state !== null && ('n' in state || 'untilUs' in state)
+    ? (state as SlidingWindowState)
+    : undefined;
+}
+
 /** The counts of window n as of `nowUs`: a stored window rolled forward, or empty. */
 function load(state: Counts | undefined, windowUs: number, nowUs: number): Counts {
   const n = (nowUs - (nowUs % windowUs)) / windowUs;
-  if (state === undefined || state.n < n - 1) return { n, previous: 0, current: 0 };
-  if (state.n === n - 1) return { n, previous: state.current, current: 0 };
-  return state; // this window, or a later one (the clock stepped back)
+  if (state?.n === n - 1) return { n, previous: state.current, current: 0 };
+  // this window, or the next one (the clock stepped back); further ahead: another windowMs's
+  if (state?.n === n || state?.n === n + 1) return state;
+  return { n, previous: 0, current: 0 };
 }
 
 function weigh(counts: Counts, windowUs: number, nowUs: number): [number, number] {
@@ -103,7 +114,10 @@ function written(
 
 function judgeHold(hold: Hold, rule: WindowRule, whole: number, nowUs: number): number {
   if (whole > rule.capacity) return -1;
-  return whole >= hold.cost && nowUs < hold.untilUs ? Math.ceil((hold.untilUs - nowUs) / 1000) : 0;
+  const same = hold.capacity === rule.capacity && hold.windowUs === rule.windowUs;
+  return same && whole >= hold.cost && nowUs < hold.untilUs
+    ? Math.ceil((hold.untilUs - nowUs) / 1000)
+    : 0;
 }
 
 function holdResult(
@@ -128,8 +142,9 @@ export const slidingWindow: Algorithm<SlidingWindowState, SlidingWindowCheck, Wi
 
   scriptParam: (rule) => rule.windowUs,
 
-  check(state, rule, cost, nowUs) {
+  check(stored, rule, cost, nowUs) {
     const whole = Math.ceil(cost);
+    const state = own(stored);
     if (state !== undefined && isHold(state)) {
       return { retryAfterMs: judgeHold(state, rule, whole, nowUs), state };
     }
@@ -170,7 +185,8 @@ export const slidingWindow: Algorithm<SlidingWindowState, SlidingWindowCheck, Wi
    * tokens were taken in: one that arrives after their window stopped counting gives them to
    * the windows that still count.
    */
-  refund(state, rule, tokens, nowUs) {
+  refund(stored, rule, tokens, nowUs) {
+    const state = own(stored);
     const counts = load(
       state === undefined || isHold(state) ? undefined : state,
       rule.windowUs,
@@ -192,8 +208,10 @@ export const slidingWindow: Algorithm<SlidingWindowState, SlidingWindowCheck, Wi
    * reported a wait of retryAfterMs (a ceiling, counted from after `atUs`) proves that a
    * request of at least the same cost is denied until retryAfterMs − 1 ms after `atUs`.
    */
-  deniedState: (_rule, cost, result, atUs) => ({
+  deniedState: (rule, cost, result, atUs) => ({
     cost: Math.ceil(cost),
+    capacity: rule.capacity,
+    windowUs: rule.windowUs,
     untilUs: atUs + Math.max(0, result.retryAfterMs - 1) * 1000,
     remaining: result.remaining,
     resetAtUs: atUs + Math.max(0, result.resetMs - 1) * 1000,

@@ -42,7 +42,9 @@ export const tokenBucket: Algorithm<number, TokenBucketCheck, TokenBucketRule> =
   check(fullAtUs, rule, cost, nowUs) {
     const { capacity, usPerToken } = rule;
     const maxDebtUs = capacity * usPerToken;
-    const debtUs = fullAtUs === undefined ? 0 : Math.min(Math.max(0, fullAtUs - nowUs), maxDebtUs);
+    // Not a number: no bucket, or another algorithm's state (a limit that changed algorithm).
+    const debtUs =
+      typeof fullAtUs !== 'number' ? 0 : Math.min(Math.max(0, fullAtUs - nowUs), maxDebtUs);
     const needUs = debtUs + cost * usPerToken;
     let retryAfterMs = 0;
     if (cost > capacity) retryAfterMs = -1;
@@ -82,7 +84,7 @@ export const tokenBucket: Algorithm<number, TokenBucketCheck, TokenBucketRule> =
   refund(fullAtUs, rule, tokens, nowUs) {
     let debtUs = 0;
     let change: Settled<number>['write'];
-    if (fullAtUs !== undefined) {
+    if (typeof fullAtUs === 'number') {
       debtUs =
         Math.min(fullAtUs - nowUs, rule.capacity * rule.usPerToken) - tokens * rule.usPerToken;
       if (debtUs <= 0) {

@@ -9,7 +9,7 @@ export type HeadersMode = 'draft-10' | 'legacy' | 'both' | false;
 
 /**
  * `RateLimit-Policy` of the IETF ratelimit-headers draft (draft-10): per limit, q = capacity
- * and w = whole seconds to refill from empty, rounded up.
+ * and w = whole seconds to refill from empty (a window: the window), rounded up.
  */
 export function policyHeader(limits: readonly ResolvedLimit[]): string {
   return limits
@@ -17,7 +17,10 @@ export function policyHeader(limits: readonly ResolvedLimit[]): string {
     .join(', ');
 }
 
-/** `RateLimit`: per limit, r = whole tokens remaining, t = seconds until full, rounded up. */
+/**
+ * `RateLimit`: per limit, r = whole tokens remaining, t = seconds until full, rounded up (a fixed
+ * window: to the window's end; a sliding window: until both windows weigh nothing).
+ */
 export function rateLimitHeader(limits: readonly LimitDecision[]): string {
   // Built on every request: no array or closure for the usual single limit.
   if (limits.length === 1) return rateLimitItem(limits[0]!);

@@ -38,14 +38,15 @@ const DEFERRED = new WeakMap<object, (context: ExecutionContext) => Promise<void
 
 /**
  * Finishes a call the guard deferred (a limit keyed by a user no guard had attached yet); called
- * by RateLimitInterceptor, which runs after every guard.
+ * by RateLimitInterceptor, which runs after every guard. Undefined when nothing was deferred, so
+ * the interceptor adds no promise to an ordinary call.
  */
-export async function finishDeferred(context: ExecutionContext): Promise<void> {
+export function finishDeferred(context: ExecutionContext): Promise<void> | undefined {
   const call = callOf(context);
   const finish = DEFERRED.get(call);
-  if (finish === undefined) return;
+  if (finish === undefined) return undefined;
   DEFERRED.delete(call);
-  await finish(context);
+  return finish(context);
 }
 
 /**

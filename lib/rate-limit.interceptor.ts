@@ -5,7 +5,7 @@ import {
   type NestInterceptor,
 } from '@nestjs/common';
 import { HttpAdapterHost } from '@nestjs/core';
-import { catchError, type Observable, throwError } from 'rxjs';
+import { catchError, from, type Observable, switchMap, throwError } from 'rxjs';
 import { handleWithDecision } from './guard/call-decision.js';
 import { settleOnHandlerOutcome } from './guard/charge-on.js';
 import { retryAfterSeconds } from './http/rate-limit-headers.js';
@@ -24,8 +24,14 @@ import { finishDeferred } from './rate-limit.guard.js';
 export class RateLimitInterceptor implements NestInterceptor {
   constructor(private readonly adapterHost: HttpAdapterHost) {}
 
-  async intercept(context: ExecutionContext, next: CallHandler): Promise<Observable<unknown>> {
-    await finishDeferred(context);
+  intercept(context: ExecutionContext, next: CallHandler): Observable<unknown> {
+    const deferred = finishDeferred(context);
+    return deferred === undefined
+      ? this.handle(context, next)
+      : from(deferred).pipe(switchMap(() => this.handle(context, next)));
+  }
+
+  private handle(context: ExecutionContext, next: CallHandler): Observable<unknown> {
     const handled = settleOnHandlerOutcome(context, handleWithDecision(context, next));
     if (context.getType() !== 'http') return handled;
     return handled.pipe(catchError((error: unknown) => this.withRetryAfter(error, context)));

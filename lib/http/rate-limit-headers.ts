@@ -22,8 +22,6 @@ export function policyHeader(limits: readonly ResolvedLimit[]): string {
  * window: to the window's end; a sliding window: until both windows weigh nothing).
  */
 export function rateLimitHeader(limits: readonly LimitDecision[]): string {
-  // Built on every request: no array or closure for the usual single limit.
-  if (limits.length === 1) return rateLimitItem(limits[0]!);
   return limits.map(rateLimitItem).join(', ');
 }
 

@@ -38,11 +38,6 @@ export interface BucketRequest {
   /** Whole tokens wanted on top of the cost, for this instance to spend locally (mode 'lease'). */
   readonly extra?: number;
   /**
-   * The identity's block key (keys/bucket-key.ts), set by the block layer while blocks may exist:
-   * the store then denies a bucket its identity is blocked on. Absent: blocks are not read.
-   */
-  readonly blockKey?: string;
-  /**
    * The bucket's limit is in shadow mode: the engine judges it apart from the enforced limits
    * and never lets it deny. Layers and stores ignore it.
    */

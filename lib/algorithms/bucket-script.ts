@@ -1,4 +1,5 @@
 import type { Cluster, Redis, Result } from 'ioredis';
+import { blockKey, identityOf } from '../keys/bucket-key.js';
 import type { BucketRequest, BucketResult } from './algorithm.interface.js';
 import { ALGORITHMS } from './index.js';
 import { defineLuaCommand, readLua } from './lua-command.js';
@@ -40,20 +41,20 @@ export function defineBucketScript(client: Redis | Cluster): void {
 /**
  * Runs the script over buckets that share a Cluster slot: the only code that knows its argument
  * order and reply layout. The reply is checked and decoded here, once, into one result per
- * request, in the requests' order. Requests that carry a block key have their blocks read in the
- * same call (not for a refund).
+ * request, in the requests' order. With a `blockPrefix`, each bucket's block (keys/bucket-key.ts)
+ * is read in the same call (not for a refund).
  */
 export function runBucketScript(
   client: Redis | Cluster,
   requests: readonly BucketRequest[],
   mode: ScriptMode,
+  blockPrefix?: string,
 ): Promise<BucketResult[]> {
   const leasing = mode === 'lease';
-  // The block layer sets a block key on every request of a take, or on none.
-  const blocks = mode !== 'refund' && requests[0]?.blockKey !== undefined;
+  const blocks = blockPrefix !== undefined && mode !== 'refund';
   const args: (string | number)[] = [];
   for (const request of requests) args.push(request.key);
-  if (blocks) for (const request of requests) args.push(request.blockKey ?? '');
+  if (blocks) for (const { key } of requests) args.push(blockKey(blockPrefix, identityOf(key)));
   args.push(MODE_ARG[mode]);
   for (const { rule, cost, extra } of requests) {
     args.push(rule.algorithm.code, rule.capacity, rule.algorithm.scriptParam(rule), cost);

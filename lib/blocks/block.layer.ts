@@ -22,8 +22,8 @@ interface BlockSettings {
  * Blocks this instance knows (those it set, and those Redis reported) are answered here,
  * without a round trip: a blocked client that keeps sending costs Redis nothing. On the memory
  * store that table is where blocks live. On Redis, blocks live in Redis (RedisBlocks), and while
- * one may exist the requests carry their identity's block key, which the bucket script reads in
- * the same call; what it reports blocked is remembered here until the block ends, or until
+ * one may exist a take asks the store to read each bucket's block in the same script call; what
+ * it reports blocked is remembered here until the block ends, or until
  * RedisBlocks says blocks changed elsewhere. While no block exists, a take passes straight
  * through: a check of a Map's size and a boolean.
  */
@@ -56,11 +56,15 @@ export class BlockLayer implements DecisionLayer {
     const blocked = this.known.size === 0 ? undefined : this.blockedMs(query.requests, nowMs);
     if (blocked !== undefined) return this.answer(query, blocked);
     if (!reads) return this.inner.take(query);
-    const requests = query.requests.map((request) => ({
-      ...request,
-      blockKey: blockKey(this.settings.keyPrefix, identityOf(request.key)),
-    }));
-    return this.inner.take({ ...query, requests }).then((take) => {
+    // Field by field: `{ ...query, blockPrefix }` took V8's generic spread, 1.8 µs a take against
+    // 0.1 µs; `satisfies` fails the build if TakeQuery gains a field this would drop.
+    const reading = {
+      requests: query.requests,
+      mode: query.mode,
+      failureStrategy: query.failureStrategy,
+      blockPrefix: this.settings.keyPrefix,
+    } satisfies Required<TakeQuery>;
+    return this.inner.take(reading).then((take) => {
       if (take.source === 'block') this.learn(query.requests, take.results, nowMs);
       return take;
     });

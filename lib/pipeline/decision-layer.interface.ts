@@ -19,6 +19,11 @@ export interface TakeQuery {
   readonly mode: 'consume' | 'peek' | 'lease';
   /** The most protective strategy of the request's limits. */
   readonly failureStrategy: FailureStrategy;
+  /**
+   * Set by the block layer while blocks may exist: the key prefix under which the store reads
+   * each bucket's block (keys/bucket-key.ts) in the same call, denying blocked buckets.
+   */
+  readonly blockPrefix?: string;
 }
 
 /** A layer's answer: one result per request, in order, and who gave it. */

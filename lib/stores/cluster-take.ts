@@ -19,6 +19,7 @@ export async function takeAcrossSlots(
   slots: readonly (readonly BucketRequest[])[],
   requests: readonly BucketRequest[],
   consume: boolean,
+  blockPrefix?: string,
 ): Promise<BucketResult[]> {
   const answered = new Map<BucketRequest, BucketResult>();
   const place = (group: readonly BucketRequest[], results: readonly BucketResult[]): void =>
@@ -26,13 +27,15 @@ export async function takeAcrossSlots(
   const inOrder = (): BucketResult[] => requests.map((request) => answered.get(request)!);
 
   if (!consume) {
-    const peeks = await Promise.all(slots.map((group) => runBucketScript(client, group, 'peek')));
+    const peeks = await Promise.all(
+      slots.map((group) => runBucketScript(client, group, 'peek', blockPrefix)),
+    );
     slots.forEach((group, g) => place(group, peeks[g]!));
     return inOrder();
   }
   const charged: (readonly BucketRequest[])[] = [];
   for (const [g, group] of slots.entries()) {
-    const results = await runBucketScript(client, group, 'consume');
+    const results = await runBucketScript(client, group, 'consume', blockPrefix);
     place(group, results);
     if (allPassed(results)) {
       charged.push(group);
@@ -42,7 +45,7 @@ export async function takeAcrossSlots(
     const later = slots.slice(g + 1);
     const [refunds, peeks] = await Promise.all([
       Promise.all(charged.map((done) => runBucketScript(client, done, 'refund'))),
-      Promise.all(later.map((rest) => runBucketScript(client, rest, 'peek'))),
+      Promise.all(later.map((rest) => runBucketScript(client, rest, 'peek', blockPrefix))),
     ]);
     charged.forEach((done, d) => place(done, refunds[d]!));
     later.forEach((rest, r) => place(rest, peeks[r]!));

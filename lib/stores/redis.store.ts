@@ -39,16 +39,16 @@ export class RedisRateLimitStore implements RateLimitStore {
     defineBucketScript(client);
   }
 
-  take({ requests, mode }: TakeQuery): Promise<Take> {
+  take({ requests, mode, blockPrefix }: TakeQuery): Promise<Take> {
     const slots = isCluster(this.client) ? groupBySlot(requests) : undefined;
     return this.bounded(() =>
       slots !== undefined && slots.length > 1
-        ? takeAcrossSlots(this.client as Cluster, slots, requests, mode !== 'peek')
-        : runBucketScript(this.client, requests, mode),
+        ? takeAcrossSlots(this.client as Cluster, slots, requests, mode !== 'peek', blockPrefix)
+        : runBucketScript(this.client, requests, mode, blockPrefix),
     ).then((results) => ({
       results,
       // A block's denial is not the buckets' state: the deny cache must not learn from it.
-      source: requests[0]?.blockKey !== undefined && results.some(isBlocked) ? 'block' : 'redis',
+      source: blockPrefix !== undefined && results.some(isBlocked) ? 'block' : 'redis',
     }));
   }
 

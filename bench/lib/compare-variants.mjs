@@ -77,7 +77,27 @@ export const VARIANTS = [
       { ...windowOf(base, 'sliding-window'), name: 'smooth' },
     ],
   },
+  {
+    id: 'blocks-always',
+    name: "blocks: 'always' (every decision reads its identity's block key; no block set)",
+    options: { blocks: 'always' },
+  },
+  {
+    id: 'deny-list',
+    name: 'a denyList of 100 IPv4 ranges, 20 IPv6 ranges and 100 identities, none matching',
+    // The guard's only: consume() has no request, so this pair's consume() row measures nothing.
+    options: { denyList: denyListEntries() },
+  },
 ];
+
+/** Entries for the deny-list variant, in four prefix lengths and as identities. */
+function denyListEntries() {
+  const entries = [];
+  for (let i = 0; i < 50; i++) entries.push(`10.${i}.0.0/16`, `172.16.${i}.0/24`);
+  for (let i = 0; i < 20; i++) entries.push(`2001:db8:${i.toString(16)}::/48`);
+  for (let i = 0; i < 100; i++) entries.push(`user:${i}`);
+  return entries;
+}
 
 /** The base limit as a window of its capacity per hour. */
 function windowOf(base, algorithm) {
@@ -109,6 +129,13 @@ export const PAIRS = [
     a: 'two-limits',
     b: 'three-algorithms',
   },
+  {
+    id: 'block-check',
+    name: "a block check on every decision (blocks: 'always', or while a block exists) vs none",
+    a: 'default',
+    b: 'blocks-always',
+  },
+  { id: 'deny-list', name: 'a 220-entry denyList vs none', a: 'default', b: 'deny-list' },
 ];
 
 export function compareVariant(id) {

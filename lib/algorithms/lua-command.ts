@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import type { Cluster, Redis } from 'ioredis';
 
-/** Reads a script that ships beside this file (`dist/algorithms/*.lua`), once at import. */
+/** Reads a script shipped under `dist/` at a path relative to this file's folder, once at import. */
 export function readLua(fileName: string): string {
   return readFileSync(new URL(`./${fileName}`, import.meta.url), 'utf8');
 }

@@ -41,8 +41,9 @@ export interface RateLimitDecision {
   limits: LimitDecision[];
   /**
    * Which layer answered: `'redis'` or `'memory'` (the store), `'deny-cache'` (a denial this
-   * instance had proven), `'lease'` (tokens this instance had leased), or the failure strategy
-   * (`'fail-open'`, `'fail-closed'`, `'local'`) when the store could not answer.
+   * instance had proven), `'lease'` (tokens this instance had leased), `'block'` (a block set
+   * with RateLimitService.block), or the failure strategy (`'fail-open'`, `'fail-closed'`,
+   * `'local'`) when the store could not answer.
    */
   source: DecisionSource;
   /**

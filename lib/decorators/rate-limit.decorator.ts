@@ -11,7 +11,8 @@ export const LimitsMetadata = Reflector.createDecorator<readonly ResolvedLimit[]
 export const SkipMetadata = Reflector.createDecorator<boolean>();
 
 /**
- * Applies one or several token-bucket limits to a controller or a handler; the handler's
+ * Applies one or several limits (token bucket by default, or windows) to a controller or a
+ * handler; the handler's
  * limits replace the controller's. A request passes only if every limit holds its cost, and
  * then pays it to each. Several `@RateLimit` on one target add up, as if given as one array
  * (their names must differ). Invalid limits throw RateLimitConfigError when the class is

@@ -35,7 +35,7 @@ export interface Pipeline {
  *   leased token and costs no round trip, even during an outage. The blocks it does not know,
  *   Redis reports in the same script call as the buckets; a denial by a block is never taken
  *   for the buckets' state (the deny cache does not learn from it).
- * - The deny cache answers first: a request it proves denied spends no leased token and costs
+ * - The deny cache answers next: a request it proves denied spends no leased token and costs
  *   no round trip, even during an outage. It learns only from the store's own answers.
  * - Leased tokens are spent above the failure strategy, so they still serve during an outage;
  *   a lease top-up that fails is answered by the strategy and grants nothing.

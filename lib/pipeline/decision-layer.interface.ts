@@ -35,9 +35,9 @@ export interface Take {
 }
 
 /**
- * The one shape of the decision pipeline: every store and every layer (the failure strategy,
- * always; the deny cache, leasing and the circuit breaker, for Redis) has it, and a layer wraps
- * the next one.
+ * The one shape of the decision pipeline: every store and every layer (blocks and the failure
+ * strategy, always; the deny cache, leasing, the circuit breaker, the instance registry and store
+ * timing, for Redis, as configured) has it, and a layer wraps the next one.
  * pipeline/build-pipeline.ts assembles them. Only the failure strategy layer resolves when the
  * store fails; below it, a failure rejects with RateLimitStoreError.
  */

@@ -2,13 +2,14 @@ import type { Result } from 'ioredis';
 import { defineLuaCommand, readLua } from '../algorithms/lua-command.js';
 import { blockKey, fleetKey } from '../keys/bucket-key.js';
 import type { RedisRateLimitStore } from '../stores/redis.store.js';
+import { repeatOn } from '../stores/repeat-on.js';
 
 /** Namespaced, because the client may be the user's. */
 const BLOCKS_COMMAND = 'nrrlBlocks';
 const BLOCKS_LUA = readLua('../blocks/blocks.lua');
 
 /** How often an instance reads the fleet's block marker: the delay before it reads blocks. */
-export const BLOCK_POLL_MS = 1_000;
+const BLOCK_POLL_MS = 1_000;
 /**
  * The marker outlives each block by this much: the block's end is set one round trip after the
  * marker, on Redis Cluster by another node.
@@ -42,9 +43,7 @@ export class RedisBlocks {
   private marked = false;
   /** Writes so far: a poll sent before a write may not overwrite what the write set. */
   private writes = 0;
-  private polling = false;
-  private readonly timer: NodeJS.Timeout;
-  private readonly unsubscribe: () => void;
+  private readonly stop: () => void;
   private readonly markerKey: string;
 
   constructor(
@@ -54,9 +53,7 @@ export class RedisBlocks {
   ) {
     this.markerKey = fleetKey(keyPrefix, 'blocks');
     defineLuaCommand(store.client, BLOCKS_COMMAND, BLOCKS_LUA);
-    this.timer = setInterval(() => void this.poll(), BLOCK_POLL_MS).unref();
-    this.unsubscribe = store.onReconnect(() => void this.poll());
-    void this.poll();
+    this.stop = repeatOn(store, BLOCK_POLL_MS, () => this.poll());
   }
 
   /** Whether a block may exist in the fleet: decisions then read the identities' block keys. */
@@ -86,8 +83,7 @@ export class RedisBlocks {
   }
 
   close(): void {
-    clearInterval(this.timer);
-    this.unsubscribe();
+    this.stop();
   }
 
   /** Raises the marker's epoch (and keeps it `liveMs` at least); the reply is seen at once. */
@@ -100,25 +96,18 @@ export class RedisBlocks {
     this.see(typeof epoch === 'number' && epoch > 0 ? epoch : undefined, !own);
   }
 
+  /** Reads the marker; while Redis is unavailable, what is known stands. */
   private async poll(): Promise<void> {
-    if (this.polling) return;
-    this.polling = true;
     const writes = this.writes;
-    try {
-      const replies = await this.store.bounded(() =>
-        this.store.client.pipeline().pttl(this.markerKey).hget(this.markerKey, 'epoch').exec(),
-      );
-      if (writes !== this.writes) return;
-      const [ttl, epoch] = (replies ?? []).map(([error, value]) =>
-        error === null ? value : undefined,
-      );
-      if (typeof ttl !== 'number') return;
-      this.see(ttl > 0 || ttl === -1 ? Number(epoch) : undefined, true);
-    } catch {
-      // Redis unavailable: keep what is known until it answers again.
-    } finally {
-      this.polling = false;
-    }
+    const replies = await this.store.bounded(() =>
+      this.store.client.pipeline().pttl(this.markerKey).hget(this.markerKey, 'epoch').exec(),
+    );
+    if (writes !== this.writes) return;
+    const [ttl, epoch] = (replies ?? []).map(([error, value]) =>
+      error === null ? value : undefined,
+    );
+    if (typeof ttl !== 'number') return;
+    this.see(ttl > 0 || ttl === -1 ? Number(epoch) : undefined, true);
   }
 
   /** The marker's epoch as read (undefined: no marker, so no block anywhere). */

@@ -4,6 +4,7 @@ import type { BucketRequest } from '../algorithms/algorithm.interface.js';
 import { defineLuaCommand, readLua } from '../algorithms/lua-command.js';
 import { fleetKey } from '../keys/bucket-key.js';
 import type { RedisRateLimitStore } from '../stores/redis.store.js';
+import { repeatOn } from '../stores/repeat-on.js';
 import type { DecisionLayer, Take, TakeQuery } from './decision-layer.interface.js';
 
 /** Namespaced, because the client may be the user's. */
@@ -13,7 +14,7 @@ const INSTANCES_LUA = readLua('../pipeline/instance-registry.lua');
 /** How often a live instance announces itself. */
 export const HEARTBEAT_MS = 1_000;
 /** An instance not heard from for this long (a crash, a long pause) no longer counts. */
-export const INSTANCE_TTL_MS = 5_000;
+const INSTANCE_TTL_MS = 5_000;
 
 declare module 'ioredis' {
   interface RedisCommander<Context> {
@@ -36,9 +37,7 @@ export class InstanceRegistry implements DecisionLayer {
   private readonly id = randomUUID();
   private readonly key: string;
   private seen: number | undefined;
-  private beating = false;
-  private readonly timer: NodeJS.Timeout;
-  private readonly unsubscribe: () => void;
+  private readonly stop: () => void;
 
   constructor(
     private readonly inner: DecisionLayer,
@@ -47,9 +46,11 @@ export class InstanceRegistry implements DecisionLayer {
   ) {
     this.key = fleetKey(keyPrefix, 'instances');
     defineLuaCommand(store.client, INSTANCES_COMMAND, INSTANCES_LUA);
-    this.timer = setInterval(() => void this.beat(), HEARTBEAT_MS).unref();
-    this.unsubscribe = store.onReconnect(() => void this.beat());
-    void this.beat();
+    // While Redis is unavailable the last count stands: what an outage is divided by.
+    this.stop = repeatOn(store, HEARTBEAT_MS, async () => {
+      const live = await this.send('beat');
+      if (typeof live === 'number' && live > 0) this.seen = live;
+    });
   }
 
   /** Live instances at the last heartbeat Redis answered, this one included; 1 before any. */
@@ -78,23 +79,9 @@ export class InstanceRegistry implements DecisionLayer {
   }
 
   async close(): Promise<void> {
-    clearInterval(this.timer);
-    this.unsubscribe();
+    this.stop();
     await this.send('leave').catch(() => undefined);
     await this.inner.close();
-  }
-
-  private async beat(): Promise<void> {
-    if (this.beating) return;
-    this.beating = true;
-    try {
-      const live = await this.send('beat');
-      if (typeof live === 'number' && live > 0) this.seen = live;
-    } catch {
-      // Redis unavailable: the last count stands, which is what an outage is divided by.
-    } finally {
-      this.beating = false;
-    }
   }
 
   private send(op: 'beat' | 'leave'): Promise<unknown> {

@@ -1,4 +1,5 @@
 import { performance } from 'node:perf_hooks';
+import { ForwardingLayer } from '../pipeline/forwarding.layer.js';
 import type { BucketRequest, BucketResult } from '../algorithms/algorithm.interface.js';
 import { ALL_LIMITS, blockKey, identityOf } from '../keys/bucket-key.js';
 import type { DecisionLayer, Take, TakeQuery } from '../pipeline/decision-layer.interface.js';
@@ -27,28 +28,25 @@ interface BlockSettings {
  * RedisBlocks says blocks changed elsewhere. While no block exists, a take passes straight
  * through: a check of a Map's size and a boolean.
  */
-export class BlockLayer implements DecisionLayer {
+export class BlockLayer extends ForwardingLayer {
   /** Block key (every limit) or bucket key (one limit) → end, in performance.now() ms. */
   private readonly known = new Map<string, number>();
   private readonly redis: RedisBlocks | undefined;
 
   constructor(
-    private readonly inner: DecisionLayer,
+    inner: DecisionLayer,
     private readonly settings: BlockSettings,
     /** The Redis store, whose client holds the blocks; undefined: the memory store. */
     store?: RedisRateLimitStore,
   ) {
+    super(inner);
     this.redis =
       store === undefined
         ? undefined
         : new RedisBlocks(store, settings.keyPrefix, () => this.known.clear());
   }
 
-  get description(): string {
-    return this.inner.description;
-  }
-
-  take(query: TakeQuery): Promise<Take> {
+  override take(query: TakeQuery): Promise<Take> {
     const reads =
       this.redis !== undefined && (this.settings.blocks === 'always' || this.redis.active);
     if (this.known.size === 0 && !reads) return this.inner.take(query);
@@ -101,19 +99,7 @@ export class BlockLayer implements DecisionLayer {
     }
   }
 
-  refund(requests: readonly BucketRequest[]): Promise<void> {
-    return this.inner.refund(requests);
-  }
-
-  reset(keys: readonly string[]): Promise<void> {
-    return this.inner.reset(keys);
-  }
-
-  resetIdentity(keyPrefix: string, identity: string): Promise<void> {
-    return this.inner.resetIdentity(keyPrefix, identity);
-  }
-
-  close(): Promise<void> {
+  override close(): Promise<void> {
     this.redis?.close();
     this.known.clear();
     return this.inner.close();

@@ -1,5 +1,6 @@
 import { Logger } from '@nestjs/common';
-import type { BucketRequest, BucketResult } from '../algorithms/algorithm.interface.js';
+import { ForwardingLayer } from './forwarding.layer.js';
+import type { BucketResult } from '../algorithms/algorithm.interface.js';
 import { RateLimitStoreError } from '../errors/rate-limit-store.error.js';
 import { FAIL_CLOSED_RETRY_AFTER_MS, REPEATED_LOG_INTERVAL_MS } from '../options/defaults.js';
 import { RATE_LIMIT_LOG_CONTEXT } from '../rate-limit.constants.js';
@@ -24,7 +25,7 @@ interface FailureSettings {
  * are created on the first failure that needs them: an app whose Redis never fails pays nothing.
  * Failures are logged at once, then at most every 30 s with a count of those held back.
  */
-export class FailureStrategyLayer implements DecisionLayer {
+export class FailureStrategyLayer extends ForwardingLayer {
   private readonly log = new ThrottledLogger(
     new Logger(RATE_LIMIT_LOG_CONTEXT),
     REPEATED_LOG_INTERVAL_MS,
@@ -32,31 +33,17 @@ export class FailureStrategyLayer implements DecisionLayer {
   private local: MemoryRateLimitStore | undefined;
 
   constructor(
-    private readonly inner: DecisionLayer,
+    inner: DecisionLayer,
     private readonly settings: FailureSettings,
-  ) {}
-
-  get description(): string {
-    return this.inner.description;
+  ) {
+    super(inner);
   }
 
-  take(query: TakeQuery): Promise<Take> {
+  override take(query: TakeQuery): Promise<Take> {
     return this.inner.take(query).catch((error: unknown) => this.fail(query, error));
   }
 
-  refund(requests: readonly BucketRequest[]): Promise<void> {
-    return this.inner.refund(requests);
-  }
-
-  reset(keys: readonly string[]): Promise<void> {
-    return this.inner.reset(keys);
-  }
-
-  resetIdentity(keyPrefix: string, identity: string): Promise<void> {
-    return this.inner.resetIdentity(keyPrefix, identity);
-  }
-
-  async close(): Promise<void> {
+  override async close(): Promise<void> {
     await this.local?.close();
     this.local = undefined;
     await this.inner.close();

@@ -1,11 +1,11 @@
 import { randomUUID } from 'node:crypto';
+import { ForwardingLayer } from './forwarding.layer.js';
 import type { Result } from 'ioredis';
-import type { BucketRequest } from '../algorithms/algorithm.interface.js';
 import { defineLuaCommand, readLua } from '../algorithms/lua-command.js';
 import { fleetKey } from '../keys/bucket-key.js';
 import type { RedisRateLimitStore } from '../stores/redis.store.js';
 import { repeatOn } from '../stores/repeat-on.js';
-import type { DecisionLayer, Take, TakeQuery } from './decision-layer.interface.js';
+import type { DecisionLayer } from './decision-layer.interface.js';
 
 /** Namespaced, because the client may be the user's. */
 const INSTANCES_COMMAND = 'nrrlInstances';
@@ -33,17 +33,18 @@ declare module 'ioredis' {
  * Before its first answer, and with Redis down at start, the count is 1. Takes pass through: it
  * sits just above the breaker so that it closes (and leaves) before the store does.
  */
-export class InstanceRegistry implements DecisionLayer {
+export class InstanceRegistry extends ForwardingLayer {
   private readonly id = randomUUID();
   private readonly key: string;
   private seen: number | undefined;
   private readonly stop: () => void;
 
   constructor(
-    private readonly inner: DecisionLayer,
+    inner: DecisionLayer,
     private readonly store: RedisRateLimitStore,
     keyPrefix: string,
   ) {
+    super(inner);
     this.key = fleetKey(keyPrefix, 'instances');
     defineLuaCommand(store.client, INSTANCES_COMMAND, INSTANCES_LUA);
     // While Redis is unavailable the last count stands: what an outage is divided by.
@@ -58,27 +59,7 @@ export class InstanceRegistry implements DecisionLayer {
     return this.seen ?? 1;
   }
 
-  get description(): string {
-    return this.inner.description;
-  }
-
-  take(query: TakeQuery): Promise<Take> {
-    return this.inner.take(query);
-  }
-
-  refund(requests: readonly BucketRequest[]): Promise<void> {
-    return this.inner.refund(requests);
-  }
-
-  reset(keys: readonly string[]): Promise<void> {
-    return this.inner.reset(keys);
-  }
-
-  resetIdentity(keyPrefix: string, identity: string): Promise<void> {
-    return this.inner.resetIdentity(keyPrefix, identity);
-  }
-
-  async close(): Promise<void> {
+  override async close(): Promise<void> {
     this.stop();
     await this.send('leave').catch(() => undefined);
     await this.inner.close();

@@ -213,7 +213,7 @@ export class RateLimitGuard implements CanActivate {
     });
     recordDecision(context, decision);
     chargeOnOutcome(this.engine, context, plan, known, costs, decision);
-    const route = `${context.getClass().name}.${context.getHandler().name}`;
+    const { route } = plan;
     this.engine.observe({ scope: route, route, limits: plan.limits, identities: known, decision });
     await this.answer(decision, plan, context, transport);
   }
@@ -250,7 +250,7 @@ export class RateLimitGuard implements CanActivate {
     context: ExecutionContext,
     transport: RateLimitTransport,
   ): Promise<string[]> {
-    const route = `${context.getClass().name}.${context.getHandler().name}`;
+    const { route } = plan;
     const known: string[] = [];
     for (const [i, { limit, identity }] of plan.limits.entries()) {
       const own = identities[i];
@@ -331,6 +331,7 @@ export class RateLimitGuard implements CanActivate {
     return planLimits(
       plan.limits.filter((_, i) => applies[i]),
       plan.headers,
+      plan.route,
     );
   }
 

@@ -60,7 +60,7 @@ export class LimitsInForce {
       limits.push(limit === planned.limit ? planned : { ...planned, limit });
       kept.push(identity);
     }
-    return { plan: planLimits(limits, plan.headers), identities: kept };
+    return { plan: planLimits(limits, plan.headers, plan.route), identities: kept };
   }
 
   /** The limit in force for this request; undefined (logged) when a function failed. */

@@ -19,6 +19,8 @@ export interface PlannedLimit {
 
 /** What the guard does for a route, computed once per handler and reused by every request. */
 export interface RoutePlan {
+  /** `<Controller>.<handler>` (`'service'` for RateLimitService): for logs, metrics and events. */
+  readonly route: string;
   readonly limits: readonly PlannedLimit[];
   /** Some limit has `when`: the applicable set is chosen per request. */
   readonly conditional: boolean;
@@ -49,13 +51,19 @@ export function planRoute(
       shadow: limit.shadow ?? options.shadow,
     })),
     headers,
+    defaultScope,
   );
 }
 
 /** The plan of a subset of a route's limits (those whose `when` holds for a request). */
-export function planLimits(limits: readonly PlannedLimit[], headers: HeadersMode): RoutePlan {
+export function planLimits(
+  limits: readonly PlannedLimit[],
+  headers: HeadersMode,
+  route: string,
+): RoutePlan {
   const rules = limits.map((planned) => planned.limit);
   return {
+    route,
     limits,
     conditional: rules.some((limit) => limit.when !== undefined),
     names: rules.map((limit) => limit.name),

@@ -4,6 +4,7 @@ export { RateLimitService } from './rate-limit.service.js';
 export { RateLimitGuard } from './rate-limit.guard.js';
 export { RateLimit } from './decorators/rate-limit.decorator.js';
 export { SkipRateLimit } from './decorators/skip-rate-limit.decorator.js';
+export { ConcurrencyLimit } from './decorators/concurrency-limit.decorator.js';
 export { RateLimitInfo } from './decorators/rate-limit-info.decorator.js';
 export { RateLimitHeaders } from './decorators/rate-limit-headers.decorator.js';
 export { RateLimitConfigError } from './errors/rate-limit-config.error.js';
@@ -17,6 +18,11 @@ export { RedisRateLimitStore } from './stores/redis.store.js';
 export { RateLimitThrottlerStorage } from './throttler/rate-limit-throttler.storage.js';
 export { RateLimitEvents } from './observe/rate-limit-events.js';
 export type { RateLimitStoreFailure } from './errors/rate-limit-store.error.js';
+export type {
+  AcquireOptions,
+  ConcurrencyLimitOptions,
+} from './options/concurrency-limit-options.interface.js';
+export type { ConcurrencyDecision } from './concurrency/in-flight-slots.js';
 export type {
   ChargeOn,
   CommonLimitOptions,

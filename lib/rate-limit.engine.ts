@@ -9,6 +9,7 @@ import {
 import { HttpAdapterHost } from '@nestjs/core';
 import type { BucketRequest } from './algorithms/algorithm.interface.js';
 import type { BlockLayer } from './blocks/block.layer.js';
+import { InFlightSlots } from './concurrency/in-flight-slots.js';
 import { buildDecision } from './decision/build-decision.js';
 import type { RateLimitDecision } from './decision/rate-limit-decision.interface.js';
 import { shadowFlags, takeWithShadow } from './decision/take-with-shadow.js';
@@ -32,6 +33,8 @@ export class RateLimitEngine implements OnModuleInit, OnModuleDestroy {
   readonly breaker: BreakerLayer | undefined;
   /** Sets and lifts blocks (RateLimitService.block); the top of the pipeline. */
   readonly blocks: BlockLayer;
+  /** Slots in flight of concurrency limits, on the same store. */
+  readonly slots: InFlightSlots;
   private readonly pipeline: DecisionLayer;
   private readonly location: string;
   private readonly logger = new Logger(RATE_LIMIT_LOG_CONTEXT);
@@ -42,11 +45,12 @@ export class RateLimitEngine implements OnModuleInit, OnModuleDestroy {
     @Optional() private readonly adapterHost?: HttpAdapterHost,
   ) {
     this.observer = new DecisionObserver(options, this.logger);
-    const { top, location, store, breaker, blocks } = buildPipeline(
+    const { top, location, store, breaker, blocks, instances } = buildPipeline(
       options,
       this.logger,
       this.observer,
     );
+    this.slots = new InFlightSlots(store, breaker, instances, this.logger);
     this.pipeline = top;
     this.location = location;
     this.store = store;
@@ -124,9 +128,13 @@ export class RateLimitEngine implements OnModuleInit, OnModuleDestroy {
     );
   }
 
-  /** Gives leased tokens back, then closes the store's client (a layer closes what it wraps). */
+  /**
+   * Releases the slots in flight and gives leased tokens back, then closes the store's client
+   * (a layer closes what it wraps).
+   */
   async onModuleDestroy(): Promise<void> {
     this.observer.close();
+    await this.slots.close();
     await this.pipeline.close();
   }
 }

@@ -1,10 +1,13 @@
 import { type CanActivate, type ExecutionContext, Injectable, Logger } from '@nestjs/common';
 import { HttpAdapterHost, Reflector } from '@nestjs/core';
+import type { ResolvedConcurrencyLimit } from './concurrency/resolve-concurrency-limit.js';
 import type { RateLimitDecision } from './decision/rate-limit-decision.interface.js';
 import { HeadersMetadata } from './decorators/rate-limit-headers.decorator.js';
+import { ConcurrencyMetadata } from './decorators/concurrency-limit.decorator.js';
 import { LimitsMetadata, SkipMetadata } from './decorators/rate-limit.decorator.js';
 import { callOf, recordDecision } from './guard/call-decision.js';
-import { chargeOnOutcome } from './guard/charge-on.js';
+import { chargeOnOutcome, giveBackCharge } from './guard/charge-on.js';
+import { wantSlot } from './guard/hold-slot.js';
 import { LimitsInForce } from './guard/limits-in-force.js';
 import { bucketRequests, planLimits, planRoute, type RoutePlan } from './guard/route-plan.js';
 import { RequestInputs } from './guard/request-inputs.js';
@@ -14,9 +17,11 @@ import {
   retryAfterSeconds,
 } from './http/rate-limit-headers.js';
 import { toBucketIdentity } from './keys/bucket-identity.js';
-import { readsUser } from './keys/identity-resolver.js';
+import { slotsKey } from './keys/bucket-key.js';
+import { type IdentityResolver, readsUser } from './keys/identity-resolver.js';
 import { passesLists } from './lists/access-list.js';
 import { FAIL_CLOSED_RETRY_AFTER_MS, REPEATED_LOG_INTERVAL_MS } from './options/defaults.js';
+import type { FailureStrategy } from './options/limit-options.interface.js';
 import { RATE_LIMIT_LOG_CONTEXT } from './rate-limit.constants.js';
 import { RateLimitEngine } from './rate-limit.engine.js';
 import { ThrottledLogger } from './throttled-logger.js';
@@ -25,6 +30,22 @@ import { defaultTransports } from './transports/index.js';
 import type { RateLimitTransport, TrustProxy } from './transports/transport.interface.js';
 
 type Handler = (...args: unknown[]) => unknown;
+
+/** What the guard does for a handler: its rate limits and its concurrency limit, each if any. */
+interface CallPlans {
+  readonly rate: RoutePlan | null;
+  readonly slots: SlotPlan | null;
+}
+
+/** A handler's concurrency limit, with the module's defaults applied. */
+interface SlotPlan {
+  readonly route: string;
+  readonly limit: ResolvedConcurrencyLimit;
+  readonly scope: string;
+  readonly identity: IdentityResolver;
+  readonly failureStrategy: FailureStrategy;
+  readonly shadow: boolean;
+}
 type ControllerClass = abstract new (...args: never[]) => unknown;
 
 /**
@@ -63,7 +84,7 @@ export function finishDeferred(context: ExecutionContext): Promise<void> | undef
  */
 @Injectable()
 export class RateLimitGuard implements CanActivate {
-  private readonly plans = new WeakMap<ControllerClass, Map<Handler, RoutePlan | null>>();
+  private readonly plans = new WeakMap<ControllerClass, Map<Handler, CallPlans | null>>();
   private readonly inputs: RequestInputs;
   private readonly transports: Map<string, RateLimitTransport>;
   private readonly logger = new Logger(RATE_LIMIT_LOG_CONTEXT);
@@ -90,9 +111,11 @@ export class RateLimitGuard implements CanActivate {
     const call = callOf(context);
     if (JUDGED.has(call)) return true;
     JUDGED.add(call);
-    const routePlan = this.planFor(context);
-    if (routePlan === null) return true;
-    await this.enforce(routePlan, context, transport, true);
+    const plans = this.planFor(context);
+    if (plans === null) return true;
+    const { rate, slots } = plans;
+    if (rate !== null) await this.enforce(rate, context, transport, true, slots !== null);
+    if (slots !== null) wantSlot(context, (later) => this.holdSlot(slots, later, transport));
     return true;
   }
 
@@ -171,11 +194,16 @@ export class RateLimitGuard implements CanActivate {
     return undefined;
   }
 
+  /**
+   * Judges the call's rate limits; `withSlot`: a concurrency limit follows, which gets the
+   * call's charge back if it refuses the call.
+   */
   private async enforce(
     routePlan: RoutePlan,
     context: ExecutionContext,
     transport: RateLimitTransport,
     mayDefer: boolean,
+    withSlot: boolean,
   ): Promise<void> {
     let plan = routePlan.conditional ? await this.applicable(routePlan, context) : routePlan;
     if (plan.limits.length === 0) return;
@@ -185,7 +213,9 @@ export class RateLimitGuard implements CanActivate {
     const identities = tracker === undefined ? await this.identities(plan, context) : undefined;
     const missing = identities?.some((identity) => identity === undefined) ?? false;
     if (missing && mayDefer && transport.hasUsers && this.waitsForUser(plan, identities ?? [])) {
-      DEFERRED.set(callOf(context), (later) => this.enforce(routePlan, later, transport, false));
+      DEFERRED.set(callOf(context), (later) =>
+        this.enforce(routePlan, later, transport, false, withSlot),
+      );
       return;
     }
     let known: readonly string[] =
@@ -212,7 +242,7 @@ export class RateLimitGuard implements CanActivate {
       failureStrategy: plan.failureStrategy,
     });
     recordDecision(context, decision);
-    chargeOnOutcome(this.engine, context, plan, known, costs, decision);
+    chargeOnOutcome(this.engine, context, plan, known, costs, decision, withSlot);
     const { route } = plan;
     this.engine.observe({ scope: route, route, limits: plan.limits, identities: known, decision });
     await this.answer(decision, plan, context, transport);
@@ -250,31 +280,90 @@ export class RateLimitGuard implements CanActivate {
     context: ExecutionContext,
     transport: RateLimitTransport,
   ): Promise<string[]> {
-    const { route } = plan;
     const known: string[] = [];
     for (const [i, { limit, identity }] of plan.limits.entries()) {
       const own = identities[i];
-      if (own !== undefined) {
-        known.push(own);
-        continue;
-      }
-      const ip = readsUser(identity) && !transport.hasUsers ? undefined : this.inputs.ip(context);
-      if (ip === undefined) {
-        throw await transport.misconfigured(
-          `@RateLimit on ${route}: limit '${limit.name}' cannot derive an identity in a ${transport.type} context ` +
-            `(${readsUser(identity) ? 'no user is attached there' : 'the transport has no client address'}); ` +
-            `give it keyBy: a function of the context that returns the caller's identity`,
-        );
-      }
-      if (!this.loggedFallbacks.has(route)) {
-        this.loggedFallbacks.add(route);
-        this.logger.warn(
-          `${route}: limit '${limit.name}' found no user on the request after the app's guards; limiting by IP`,
-        );
-      }
-      known.push(ip);
+      known.push(
+        own ??
+          (await this.fallback('@RateLimit', plan.route, limit.name, identity, context, transport)),
+      );
     }
     return known;
+  }
+
+  /** The IP standing in for a limit's missing identity, or the error saying why there is none. */
+  private async fallback(
+    decorator: '@RateLimit' | '@ConcurrencyLimit',
+    route: string,
+    name: string,
+    identity: IdentityResolver,
+    context: ExecutionContext,
+    transport: RateLimitTransport,
+  ): Promise<string> {
+    const ip = readsUser(identity) && !transport.hasUsers ? undefined : this.inputs.ip(context);
+    if (ip === undefined) {
+      throw await transport.misconfigured(
+        `${decorator} on ${route}: limit '${name}' cannot derive an identity in a ${transport.type} context ` +
+          `(${readsUser(identity) ? 'no user is attached there' : 'the transport has no client address'}); ` +
+          `give it keyBy: a function of the context that returns the caller's identity`,
+      );
+    }
+    if (!this.loggedFallbacks.has(route)) {
+      this.loggedFallbacks.add(route);
+      this.logger.warn(
+        `${route}: limit '${name}' found no user on the request after the app's guards; limiting by IP`,
+      );
+    }
+    return ip;
+  }
+
+  /**
+   * Takes the call's slot of its concurrency limit (called by RateLimitInterceptor, after every
+   * guard); resolves to its release. A refusal gives the call's rate charge back first.
+   */
+  private async holdSlot(
+    plan: SlotPlan,
+    context: ExecutionContext,
+    transport: RateLimitTransport,
+  ): Promise<() => Promise<void>> {
+    const tracked = await this.getTracker(context);
+    const identity =
+      tracked !== undefined
+        ? toBucketIdentity(tracked)
+        : ((await this.inputs.identity(plan.identity, context)) ??
+          (await this.fallback(
+            '@ConcurrencyLimit',
+            plan.route,
+            plan.limit.name,
+            plan.identity,
+            context,
+            transport,
+          )));
+    const lists = this.engine.options;
+    if (lists.allowList !== undefined || lists.denyList !== undefined) {
+      if (await passesLists(lists, this.requestOf(context), [identity], transport)) {
+        return () => Promise.resolve();
+      }
+    }
+    const decision = await this.engine.slots.acquire({
+      key: slotsKey(this.engine.options.keyPrefix, identity, plan.scope, plan.limit.name),
+      limit: plan.limit,
+      failureStrategy: plan.failureStrategy,
+      shadow: plan.shadow,
+    });
+    const { route, scope } = plan;
+    this.engine.observe({
+      scope,
+      route,
+      limits: [{ limit: { scope } }],
+      identities: [identity],
+      decision,
+    });
+    if (!decision.allowed) {
+      giveBackCharge(context);
+      await this.refuse(decision, context, transport);
+    }
+    return decision.release;
   }
 
   private async answer(
@@ -283,15 +372,23 @@ export class RateLimitGuard implements CanActivate {
     context: ExecutionContext,
     transport: RateLimitTransport,
   ): Promise<void> {
+    const failed = decision.storeError !== undefined && decision.failureStrategy !== 'local';
+    if (!failed && plan.headers !== false) this.sendHeaders(decision, plan, context, transport);
+    if (!decision.allowed) await this.refuse(decision, context, transport);
+  }
+
+  /** Refuses a denied call: 429 with Retry-After, or fail-closed's 503 when the store failed. */
+  private async refuse(
+    decision: RateLimitDecision,
+    context: ExecutionContext,
+    transport: RateLimitTransport,
+  ): Promise<never> {
     if (decision.storeError !== undefined && decision.failureStrategy !== 'local') {
-      if (decision.allowed) return;
       return this.refuseUnavailable(decision, context, transport);
     }
-    if (plan.headers !== false) this.sendHeaders(decision, plan, context, transport);
-    if (decision.allowed) return;
     const retryAfter = retryAfterSeconds(decision.retryAfterMs);
     if (retryAfter !== undefined) transport.setHeader(context, 'Retry-After', String(retryAfter));
-    await this.throwRateLimited(context, decision);
+    return this.throwRateLimited(context, decision);
   }
 
   /** A fail-closed refusal: the transport's 503 equivalent, with Retry-After: 1. */
@@ -353,7 +450,7 @@ export class RateLimitGuard implements CanActivate {
     return typeof trust === 'function' ? (trust as TrustProxy) : undefined;
   }
 
-  private planFor(context: ExecutionContext): RoutePlan | null {
+  private planFor(context: ExecutionContext): CallPlans | null {
     const controller = context.getClass() as ControllerClass;
     const handler = context.getHandler() as Handler;
     let byHandler = this.plans.get(controller);
@@ -373,22 +470,41 @@ export class RateLimitGuard implements CanActivate {
     controller: ControllerClass,
     handler: Handler,
     context: ExecutionContext,
-  ): RoutePlan | null {
+  ): CallPlans | null {
     const targets = [handler, controller];
     if (this.reflector.getAllAndOverride(SkipMetadata, targets) === true) return null;
-    // A GraphQL field resolver is limited only by its own @RateLimit: a class's limits and the
+    const { options } = this.engine;
+    const route = `${controller.name}.${handler.name}`;
+    // A GraphQL field resolver is limited only by its own decorators: a class's limits and the
     // module's default are for the operations (root fields).
     const fieldResolver = context.getType<string>() === 'graphql' && !isRootField(context);
     const limits = fieldResolver
       ? this.reflector.get(LimitsMetadata, handler)
-      : (this.reflector.getAllAndOverride(LimitsMetadata, targets) ??
-        this.engine.options.defaultLimits);
-    if (limits === undefined) return null;
-    return planRoute(
-      limits,
-      `${controller.name}.${handler.name}`,
-      this.engine.options,
-      this.reflector.getAllAndOverride(HeadersMetadata, targets) ?? this.engine.options.headers,
-    );
+      : (this.reflector.getAllAndOverride(LimitsMetadata, targets) ?? options.defaultLimits);
+    const concurrency = fieldResolver
+      ? this.reflector.get(ConcurrencyMetadata, handler)
+      : this.reflector.getAllAndOverride(ConcurrencyMetadata, targets);
+    if (limits === undefined && concurrency === undefined) return null;
+    const rate =
+      limits === undefined
+        ? null
+        : planRoute(
+            limits,
+            route,
+            options,
+            this.reflector.getAllAndOverride(HeadersMetadata, targets) ?? options.headers,
+          );
+    const slots =
+      concurrency === undefined
+        ? null
+        : {
+            route,
+            limit: concurrency,
+            scope: concurrency.scope ?? route,
+            identity: concurrency.identity ?? options.identity,
+            failureStrategy: concurrency.failureStrategy ?? options.failureStrategy,
+            shadow: concurrency.shadow ?? options.shadow,
+          };
+    return { rate, slots };
   }
 }

@@ -1,10 +1,16 @@
 import { Injectable } from '@nestjs/common';
+import type { ConcurrencyDecision } from './concurrency/in-flight-slots.js';
+import {
+  type ResolvedConcurrencyLimit,
+  resolveConcurrencyLimit,
+} from './concurrency/resolve-concurrency-limit.js';
 import type { RateLimitDecision } from './decision/rate-limit-decision.interface.js';
 import { RateLimitConfigError } from './errors/rate-limit-config.error.js';
 import { bucketRequests, planRoute, type RoutePlan } from './guard/route-plan.js';
 import { toBucketIdentity } from './keys/bucket-identity.js';
-import { bucketKey } from './keys/bucket-key.js';
+import { bucketKey, slotsKey } from './keys/bucket-key.js';
 import { MAX_BLOCK_MS } from './options/defaults.js';
+import type { AcquireOptions } from './options/concurrency-limit-options.interface.js';
 import type { LimitOptions } from './options/limit-options.interface.js';
 import { resolveLimits } from './options/resolve-limits.js';
 import type { ResolvedLimit } from './options/resolved-limit.interface.js';
@@ -33,12 +39,63 @@ type LimitsArgument = LimitOptions | readonly LimitOptions[];
 @Injectable()
 export class RateLimitService {
   private readonly plans = new WeakMap<object, ServicePlan>();
+  private readonly slotLimits = new WeakMap<object, ResolvedConcurrencyLimit>();
 
   constructor(private readonly engine: RateLimitEngine) {}
 
   /** Takes `cost` (default: each limit's own cost) from every limit's bucket, all or nothing. */
   consume(key: string, limits: LimitsArgument, cost?: number): Promise<RateLimitDecision> {
     return this.decide('consume', key, limits, cost);
+  }
+
+  /**
+   * Takes a slot of an in-flight limit for `key` (see ConcurrencyLimitOptions): allowed while
+   * fewer than `max` slots are held, across every instance. Release it in a `finally` once the
+   * work is done; a slot whose holder died frees when its lease ends. Never rejects on a store
+   * failure: the limit's failure strategy decides, as for `consume`. Options objects are
+   * parsed once and frozen, like limits.
+   *
+   * @example
+   * ```ts
+   * const slot = await rateLimit.acquire(`tenant:${tenantId}`, { max: 4, scope: 'reports' });
+   * if (!slot.allowed) throw new TooManyRequestsException(Math.ceil(slot.retryAfterMs / 1000));
+   * try {
+   *   return await reports.build(tenantId);
+   * } finally {
+   *   await slot.release();
+   * }
+   * ```
+   */
+  async acquire(key: string, options: AcquireOptions): Promise<ConcurrencyDecision> {
+    const identity = toBucketIdentity(checkKey(key, 'acquire'));
+    let limit = this.slotLimits.get(options);
+    if (limit === undefined) {
+      const where = 'RateLimitService.acquire';
+      if (typeof options === 'object' && options !== null && 'keyBy' in options) {
+        throw new RateLimitConfigError(where, [
+          'keyBy is not an option of acquire: the key argument is the identity',
+        ]);
+      }
+      limit = resolveConcurrencyLimit(options, where);
+      if (typeof options === 'object' && options !== null) {
+        this.slotLimits.set(deepFreeze(options), limit);
+      }
+    }
+    const { keyPrefix, failureStrategy, shadow } = this.engine.options;
+    const scope = limit.scope ?? SERVICE_SCOPE;
+    const decision = await this.engine.slots.acquire({
+      key: slotsKey(keyPrefix, identity, scope, limit.name),
+      limit,
+      failureStrategy: limit.failureStrategy ?? failureStrategy,
+      shadow: limit.shadow ?? shadow,
+    });
+    this.engine.observe({
+      scope,
+      limits: [{ limit: { scope } }],
+      identities: [identity],
+      decision,
+    });
+    return decision;
   }
 
   /** The decision a request of cost 1 would get now; consumes nothing. */

@@ -8,6 +8,7 @@ import { RATE_LIMIT_LOG_CONTEXT } from '../rate-limit.constants.js';
 import type { RateLimitEngine } from '../rate-limit.engine.js';
 import { ThrottledLogger } from '../throttled-logger.js';
 import { callOf } from './call-decision.js';
+import { nodeResponse } from '../http/node-response.js';
 import { bucketRequests, type RoutePlan } from './route-plan.js';
 
 type Outcome = Exclude<ChargeOn, 'always'>;
@@ -24,13 +25,8 @@ const PENDING = new WeakMap<object, (outcome: Outcome) => void>();
 
 const log = new ThrottledLogger(new Logger(RATE_LIMIT_LOG_CONTEXT), REPEATED_LOG_INTERVAL_MS);
 
-/** The part of Node's ServerResponse (Express's `res`, Fastify's `reply.raw`) read here. */
-interface NodeResponse {
-  readonly statusCode: number;
-  readonly writableFinished: boolean;
-  readonly destroyed: boolean;
-  once(event: 'close', listener: () => void): unknown;
-}
+/** Calls whose whole charge goes back if a concurrency limit refuses them (giveBackCharge). */
+const GIVE_BACK = new WeakMap<object, () => void>();
 
 /**
  * Called by the guard after a decision: for the limits with `chargeOn: 'success' | 'failure'`
@@ -39,8 +35,10 @@ interface NodeResponse {
  * success), whoever set it (handler, exception filter, a later guard or pipe). Elsewhere: the
  * handler completed (success) or threw (failure), seen by RateLimitInterceptor. A call whose
  * outcome is never known (the client went away before the response was sent, another guard
- * refused it outside HTTP) keeps its charge: it errs on the side of denying. Each charge is given
- * back at most once; a refund the store refuses is logged, and its tokens return by refilling.
+ * refused it outside HTTP) keeps its charge: it errs on the side of denying. With
+ * `refundable`, the call's whole charge can also be given back by giveBackCharge (a concurrency
+ * limit refused it). Each charge is given back at most once; a refund the store refuses is
+ * logged, and its tokens return by refilling.
  */
 export function chargeOnOutcome(
   engine: RateLimitEngine,
@@ -49,21 +47,22 @@ export function chargeOnOutcome(
   identities: readonly string[],
   costs: readonly number[],
   decision: RateLimitDecision,
+  refundable = false,
 ): void {
-  if (!plan.limits.some(({ limit }) => limit.chargeOn !== 'always')) return;
+  const conditional = plan.limits.some(({ limit }) => limit.chargeOn !== 'always');
+  if (!conditional && !refundable) return;
   if (!decision.allowed || !REFUNDABLE.has(decision.source)) return;
   const requests = bucketRequests(plan, identities, costs);
   const charges = plan.limits.flatMap(({ limit }, i) =>
-    limit.chargeOn !== 'always' && charged(decision, i)
+    charged(decision, i)
       ? [{ name: limit.name, chargeOn: limit.chargeOn, request: requests[i]! }]
       : [],
   );
   if (charges.length === 0) return;
   let settled = false;
-  const settle = (outcome: Outcome): void => {
+  const giveBack = (refunds: typeof charges, why: string): void => {
     if (settled) return;
     settled = true;
-    const refunds = charges.filter((charge) => charge.chargeOn !== outcome);
     if (refunds.length === 0) return;
     engine
       .refund(refunds.map(({ request }) => request))
@@ -71,11 +70,20 @@ export function chargeOnOutcome(
         log.warn(
           () =>
             `Could not give back the charge of ${refunds.map(({ name }) => `'${name}'`).join(', ')} ` +
-            `(chargeOn, the call was a ${outcome}): ${error instanceof Error ? error.message : String(error)}; ` +
+            `(${why}): ${error instanceof Error ? error.message : String(error)}; ` +
             'its tokens return as the bucket refills',
         ),
       );
   };
+  if (refundable) {
+    GIVE_BACK.set(callOf(context), () => giveBack(charges, 'a concurrency limit refused the call'));
+  }
+  if (!conditional) return;
+  const settle = (outcome: Outcome): void =>
+    giveBack(
+      charges.filter((charge) => charge.chargeOn !== 'always' && charge.chargeOn !== outcome),
+      `chargeOn, the call was a ${outcome}`,
+    );
   const response = nodeResponse(context);
   if (response === undefined) {
     PENDING.set(callOf(context), settle);
@@ -86,6 +94,14 @@ export function chargeOnOutcome(
   response.once('close', () => {
     if (response.writableFinished) settle(response.statusCode < 400 ? 'success' : 'failure');
   });
+}
+
+/** Gives back the whole charge of a call a concurrency limit refused; at most once. */
+export function giveBackCharge(context: ExecutionContext): void {
+  const call = callOf(context);
+  const giveBack = GIVE_BACK.get(call);
+  GIVE_BACK.delete(call);
+  giveBack?.();
 }
 
 /**
@@ -111,14 +127,4 @@ export function settleOnHandlerOutcome(
 function charged(decision: RateLimitDecision, i: number): boolean {
   if (decision.limits[i]?.shadow !== true) return true;
   return decision.limits.every((limit) => limit.shadow !== true || limit.allowed);
-}
-
-/** The Node response of an HTTP call (Express's `res`, Fastify's `reply.raw`), else undefined. */
-function nodeResponse(context: ExecutionContext): NodeResponse | undefined {
-  if (context.getType() !== 'http') return undefined;
-  const response = context.switchToHttp().getResponse<{ raw?: unknown } | undefined>();
-  const raw = (response?.raw ?? response) as Partial<NodeResponse> | undefined;
-  return typeof raw?.once === 'function' && typeof raw.statusCode === 'number'
-    ? (raw as NodeResponse)
-    : undefined;
 }

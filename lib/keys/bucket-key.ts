@@ -3,6 +3,7 @@
  *
  *   <keyPrefix><scope>:<name>:{<identity>}   a bucket
  *   <keyPrefix>{<identity>}:block            the identity's blocks (RateLimitService.block)
+ *   <keyPrefix>{<identity>}:in-flight:<scope>:<name>   its slots under a concurrency limit
  *   <keyPrefix>{~fleet}:<name>               state of the whole fleet of instances
  *
  * The identity is the Cluster hash tag, so all limits of one identity and its blocks share a slot
@@ -10,7 +11,8 @@
  * prefixes cannot hold braces (options/ checks them), and identities are made brace-free by
  * toBucketIdentity. A block key has nothing between the prefix and its `{`, a bucket key always
  * has `<scope>:<name>:`, so the two never meet, and the SCAN pattern of an identity's buckets
- * (ending in `}`) leaves its blocks alone. No identity holds `~`, so the fleet's slot is nobody's.
+ * (ending in `}`) leaves its blocks and its slots in flight alone: a reset must not forget the
+ * requests still running. No identity holds `~`, so the fleet's slot is nobody's.
  */
 
 /**
@@ -19,6 +21,11 @@
  */
 export function blockKey(keyPrefix: string, identity: string): string {
   return `${keyPrefix}{${identity}}:block`;
+}
+
+/** The slots in flight of an identity under a concurrency limit (concurrency/in-flight.lua). */
+export function slotsKey(keyPrefix: string, identity: string, scope: string, name: string): string {
+  return `${keyPrefix}{${identity}}:in-flight:${scope}:${name}`;
 }
 
 /** The field of a block hash that blocks every limit of the identity. */

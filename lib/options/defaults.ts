@@ -54,3 +54,13 @@ export const LIMIT_NAME_PATTERN = /^[A-Za-z0-9_.-]{1,64}$/;
 export const SCOPE_PATTERN = /^[A-Za-z0-9_.:/@=+-]{1,128}$/;
 /** Key prefix: as a scope, and may be empty. */
 export const KEY_PREFIX_PATTERN = /^[A-Za-z0-9_.:/@=+-]{0,64}$/;
+
+/** Defaults and bounds of ConcurrencyLimitOptions. */
+export const DEFAULT_CONCURRENCY_OPTIONS = {
+  name: 'in-flight',
+  leaseMs: 30_000,
+  retryAfterMs: 1_000,
+} as const;
+export const MAX_IN_FLIGHT = 100_000;
+export const MIN_SLOT_LEASE_MS = 1_000;
+export const MAX_SLOT_LEASE_MS = 86_400_000;

@@ -23,6 +23,8 @@ export interface Pipeline {
   readonly breaker: BreakerLayer | undefined;
   /** The top layer, which also sets and lifts blocks. */
   readonly blocks: BlockLayer;
+  /** Instances sharing the limits: `instances`, or with 'auto' those alive now. */
+  readonly instances: () => number;
 }
 
 /**
@@ -57,13 +59,15 @@ export function buildPipeline(
   const { redis } = options;
   if (redis === undefined) {
     const store = new MemoryRateLimitStore(options.memoryStoreMaxKeys);
-    const blocks = new BlockLayer(new FailureStrategyLayer(store, withInstances(options)), options);
+    const settings = withInstances(options);
+    const blocks = new BlockLayer(new FailureStrategyLayer(store, settings), options);
     return {
       top: blocks,
       blocks,
       location: 'the in-process memory store, which limits this process only (no redis configured)',
       store,
       breaker: undefined,
+      instances: () => settings.instances,
     };
   }
   const store =
@@ -83,14 +87,19 @@ export function buildPipeline(
     options.instances === 'auto'
       ? new InstanceRegistry(breaker ?? timed, store, options.keyPrefix)
       : undefined;
-  let top: DecisionLayer = new FailureStrategyLayer(
-    registry ?? breaker ?? timed,
-    withInstances(options, registry),
-  );
+  const settings = withInstances(options, registry);
+  let top: DecisionLayer = new FailureStrategyLayer(registry ?? breaker ?? timed, settings);
   top = new LeaseLayer(top, options.memoryStoreMaxKeys);
   if (options.denyCache !== false) top = new DenyCacheLayer(top, options.denyCache.maxKeys);
   const blocks = new BlockLayer(top, options, store);
-  return { top: blocks, location: describeConnection(redis), store, breaker, blocks };
+  return {
+    top: blocks,
+    location: describeConnection(redis),
+    store,
+    breaker,
+    blocks,
+    instances: () => settings.instances,
+  };
 }
 
 /** The options as the failure strategy reads them: `instances` a number, the registry's live. */

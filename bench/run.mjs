@@ -8,6 +8,9 @@
 // --http-reps=), writes the same files under bench/quick/ (git-ignored) instead: its figures are
 // indicative and never replace the committed RESULTS.md and results/. BENCH_DIST=<dir> loads the
 // library from that build directory instead of dist/ (e.g. one bench/lib/builds.mjs made).
+// `--only=<section>[,<section>]` (token-bucket, fixed-window: SECTIONS of bench/lib/systems.mjs)
+// runs only those sections' systems and no HTTP part; results.json keeps the other sections'
+// figures from the last run in the same directory, each section with its own date.
 import process from 'node:process';
 import { URL } from 'node:url';
 import { execFileSync } from 'node:child_process';
@@ -16,18 +19,33 @@ import { cpus } from 'node:os';
 import { Redis } from 'ioredis';
 import { startRedisServer } from '../test/support/redis-process.mjs';
 import { runLoad } from './lib/load.mjs';
-import { outputDir, renderResults, shown, writeOutputs, writeResults } from './lib/outputs.mjs';
+import {
+  outputDir,
+  readResults,
+  renderResults,
+  shown,
+  writeOutputs,
+  writeResults,
+} from './lib/outputs.mjs';
 import { measureMemory } from './lib/memory.mjs';
 import { redisBenchmark } from './lib/redis-benchmark.mjs';
 import { perDecision, redisCounters } from './lib/redis-stats.mjs';
-import { SYSTEMS } from './lib/systems.mjs';
+import { SECTIONS, SYSTEMS, sectionsOf } from './lib/systems.mjs';
 import { distFile } from './lib/library.mjs';
 import { HTTP_CONFIG, runHttpBench } from './http/run-http.mjs';
 import { runCallgrind } from './http/callgrind.mjs';
 
 const quick = process.argv.includes('--quick');
 const httpOnly = process.argv.includes('--http-only');
-const noHttp = process.argv.includes('--no-http');
+const onlyArg = process.argv.find((arg) => arg.startsWith('--only='));
+const sectionsRun = onlyArg ? onlyArg.slice('--only='.length).split(',') : Object.keys(SECTIONS);
+for (const section of sectionsRun) {
+  if (!(section in SECTIONS))
+    throw new Error(
+      `--only: unknown section ${section}; one of ${Object.keys(SECTIONS).join(', ')}`,
+    );
+}
+const noHttp = process.argv.includes('--no-http') || onlyArg !== undefined;
 const httpRepsArg = process.argv.find((arg) => arg.startsWith('--http-reps='));
 const httpCallgrind = process.argv.includes('--http-callgrind');
 const callsArg = process.argv.find((arg) => arg.startsWith('--calls='));
@@ -60,8 +78,12 @@ const reduced =
 const outDir = outputDir(reduced);
 if (reduced) process.stdout.write(`quick or reduced run: writing ${shown(outDir)}/\n`);
 const KEY_SPREADS = [1, 10_000];
+/** The systems of the sections run; each runs once per cell, whatever its number of sections. */
+const SYSTEMS_RUN = SYSTEMS.filter((system) =>
+  sectionsOf(system).some((section) => sectionsRun.includes(section)),
+);
 /** Memory per identity: one entry per storage format (the library's modes store the same value). */
-const MEMORY_SYSTEMS = ['ceiling', 'library', 'rlf', 'nestlab', 'throttler-storage'];
+const MEMORY_SYSTEMS = [...new Set(sectionsRun.flatMap((section) => SECTIONS[section].memory))];
 /** `deniedOnly` systems run in the mostly-denied profile only, `allowedOnly` ones in the other. */
 const runsIn = (system, mode) =>
   !(system.deniedOnly && mode !== 'denied') && !(system.allowedOnly && mode !== 'allowed');
@@ -75,7 +97,8 @@ const PROFILES = {
 // taking other arguments instead: that row is then skipped, with a note, not the whole run.
 const LIBRARY_SCRIPT = distFile('algorithms/token-bucket.lua');
 const libraryScriptFound = existsSync(LIBRARY_SCRIPT);
-if (!httpOnly && !libraryScriptFound)
+const redisBenchRun = sectionsRun.includes('token-bucket') && !httpOnly;
+if (redisBenchRun && !libraryScriptFound)
   process.stdout.write(
     'redis-benchmark: no algorithms/token-bucket.lua in this build, the library script row is skipped\n',
   );
@@ -89,7 +112,7 @@ try {
   if (!httpOnly) {
     const instances = {};
     for (const mode of Object.keys(PROFILES)) {
-      for (const system of SYSTEMS) {
+      for (const system of SYSTEMS_RUN) {
         if (!runsIn(system, mode)) continue;
         instances[`${mode}/${system.id}`] = await system.setup(
           url,
@@ -106,7 +129,9 @@ try {
     const runs = [];
     for (let rep = 0; rep < CONFIG.reps; rep++) {
       for (const [cellIndex, cell] of cells.entries()) {
-        const systems = SYSTEMS.filter((system) => runsIn(system, cell.mode));
+        const systems = SYSTEMS_RUN.filter(
+          (system) => runsIn(system, cell.mode) && !system.skipsCell?.(cell),
+        );
         // Rotate the order each repetition so no system always runs first or last.
         const ordered = systems.map((_, i) => systems[(i + rep + cellIndex) % systems.length]);
         for (const system of ordered) {
@@ -134,7 +159,7 @@ try {
     for (const instance of Object.values(instances)) await instance.close();
 
     const memory = {};
-    for (const system of SYSTEMS.filter((s) => MEMORY_SYSTEMS.includes(s.id))) {
+    for (const system of SYSTEMS_RUN.filter((s) => MEMORY_SYSTEMS.includes(s.id))) {
       memory[system.id] = await measureMemory(admin, url, system, CONFIG.identities);
       process.stdout.write(
         `memory ${system.id}: ${memory[system.id].bytesPerIdentity.toFixed(1)} B/identity\n`,
@@ -150,7 +175,7 @@ try {
         args: (p) => ['1', p.capacity, p.perMs * 1000, 1],
       },
     ].filter((script) => script.id !== 'library' || libraryScriptFound);
-    for (const mode of Object.keys(PROFILES)) {
+    for (const mode of redisBenchRun ? Object.keys(PROFILES) : []) {
       for (const pipeline of [1, 16]) {
         for (const script of scripts) {
           await admin.flushall();
@@ -188,14 +213,31 @@ try {
       durationS: Math.round((Date.now() - started) / 1000),
       commit: gitDescribe(),
     };
-    const json = {
-      meta,
-      runs,
-      memory,
-      redisBench,
-      systems: SYSTEMS.map(({ id, name }) => ({ id, name })),
+    // Each section's runs, memory and systems; the token-bucket one is the top level of
+    // results.json (as before sections existed), the others under `sections`.
+    const sectionResults = (section) => {
+      const ids = SYSTEMS_RUN.filter((s) => sectionsOf(s).includes(section)).map((s) => s.id);
+      return {
+        meta: { ...meta, section },
+        runs: runs.filter((run) => ids.includes(run.system)),
+        memory: Object.fromEntries(
+          SECTIONS[section].memory.filter((id) => id in memory).map((id) => [id, memory[id]]),
+        ),
+        systems: SYSTEMS_RUN.filter((s) => ids.includes(s.id)).map(({ id, name }) => ({
+          id,
+          name,
+        })),
+      };
     };
-    const report = writeOutputs(json, outDir);
+    const previous = readResults(outDir, 'results.json');
+    const { sections: previousSections = {}, ...previousTop } = previous ?? {};
+    const top = sectionsRun.includes('token-bucket')
+      ? { ...sectionResults('token-bucket'), redisBench }
+      : previousTop;
+    const sections = { ...previousSections };
+    for (const section of sectionsRun)
+      if (section !== 'token-bucket') sections[section] = sectionResults(section);
+    const report = writeOutputs({ ...top, sections }, outDir);
     process.stdout.write(`done in ${meta.durationS} s: ${report}\n`);
   }
   if (!noHttp) {

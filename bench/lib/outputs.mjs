@@ -39,7 +39,7 @@ export function writeResults(dir, name, json) {
 /** A decision run: results.json, the SVG charts, then RESULTS.md. */
 export function writeOutputs(json, dir = BENCH_DIR) {
   writeResults(dir, 'results.json', json);
-  for (const chart of CHARTS) {
+  for (const chart of json.runs ? CHARTS : []) {
     const svg = renderChart(json.runs, json.systems, {
       ...chart,
       concurrencies: json.meta.config.concurrencies,
@@ -57,9 +57,9 @@ export function renderResults(dir = BENCH_DIR) {
   const scratch = isScratch(dir);
   const notesUrl = new URL('NOTES.md', BENCH_DIR);
   const notes = !scratch && existsSync(notesUrl) ? readFileSync(notesUrl, 'utf8') : '';
-  const report = json
+  const report = json?.runs
     ? renderReport({ ...json, http, compare }, { scratch })
-    : renderPartialReport({ http, compare }, { scratch });
+    : renderPartialReport({ http, compare, sections: json?.sections }, { scratch });
   writeFileSync(new URL('RESULTS.md', dir), report + (notes ? `\n${notes}` : ''));
   return shown(dir, 'RESULTS.md');
 }

@@ -4,10 +4,11 @@ import { readFileSync } from 'node:fs';
 import { median, spread } from './stats.mjs';
 import { benchCommand, httpTargets, renderHttpSection } from '../http/report.mjs';
 import { renderCompareSections } from './compare-report.mjs';
+import { renderFixedWindowSection } from './report-fixed-window.mjs';
 
-const fmt = (value, digits = 0) =>
+export const fmt = (value, digits = 0) =>
   value === undefined || Number.isNaN(value) ? '–' : value.toFixed(digits);
-const int = (value) => Math.round(value).toLocaleString('en-US');
+export const int = (value) => Math.round(value).toLocaleString('en-US');
 
 function versionOf(name) {
   const url = new URL(`../node_modules/${name}/package.json`, import.meta.url);
@@ -51,10 +52,10 @@ const SCRATCH_NOTE =
 // `http`: the HTTP benchmark's results (results/http.json), written by its own run; `compare`:
 // bench/compare.mjs's (results/compare.json). `scratch`: the report goes to bench/quick/.
 export function renderReport(
-  { meta, runs, memory, redisBench, systems, http, compare },
+  { meta, runs, memory, redisBench, systems, sections = {}, http, compare },
   { scratch = false } = {},
 ) {
-  const { cell, ratio, stat } = summarise(runs);
+  const { ratio, stat } = summarise(runs);
   const name = Object.fromEntries(systems.map((s) => [s.id, s.name]));
   const out = [];
   out.push('# Benchmark results', '');
@@ -100,40 +101,14 @@ export function renderReport(
     ...summary({ meta, ratio, stat, systems, name }),
   );
 
-  for (const mode of ['allowed', 'denied']) {
-    out.push(`## Decisions, mostly-${mode}`, '');
-    for (const keys of [1, 10_000]) {
-      for (const concurrency of meta.config.concurrencies) {
-        out.push(
-          `### ${keys === 1 ? '1 key' : `${int(keys)} keys`}, concurrency ${concurrency}`,
-          '',
-        );
-        out.push(
-          '| system | decisions/s | spread | × ceiling (spread) | library × this (spread) | p50 ms | p99 ms | Node CPU µs | Redis CPU µs | round trips | cmds | allowed |',
-        );
-        out.push('|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|');
-        for (const { id } of systems) {
-          const runsHere = cell(mode, keys, concurrency, id);
-          if (!runsHere) continue;
-          const s = (field) => stat(mode, keys, concurrency, id, field);
-          const vsCeiling = ratio(mode, keys, concurrency, id, 'ceiling');
-          const libVs =
-            id === 'library' ? undefined : ratio(mode, keys, concurrency, 'library', id);
-          const cmds = median(
-            runsHere.map((run) => Object.values(run.commands).reduce((a, b) => a + b, 0)),
-          );
-          out.push(
-            `| ${name[id]} | ${int(s('perSecond'))} | ${fmt(spread(runsHere.map((r) => r.perSecond)), 2)} | ` +
-              `${vsCeiling ? `${fmt(vsCeiling.median, 2)} (${fmt(vsCeiling.spread, 2)})` : '–'} | ` +
-              `${libVs ? `${fmt(libVs.median, 2)} (${fmt(libVs.spread, 2)})` : '–'} | ` +
-              `${fmt(s('p50Ms'), 3)} | ${fmt(s('p99Ms'), 3)} | ${fmt(s('nodeCpuUs'), 1)} | ${fmt(s('redisCpuUs'), 1)} | ` +
-              `${fmt(s('roundTrips'), 2)} | ${fmt(cmds, 2)} | ${fmt(s('allowedShare') * 100, 1)}% |`,
-          );
-        }
-        out.push('');
-      }
-    }
-  }
+  out.push(
+    ...decisionTables(summarise(runs), systems, {
+      ceiling: 'ceiling',
+      library: 'library',
+      concurrencies: meta.config.concurrencies,
+      heading: (mode) => `## Decisions, mostly-${mode}`,
+    }),
+  );
 
   out.push(
     '## Redis alone: redis-benchmark of each script (EVALSHA, 64 clients, 10,000 keys, same profiles)',
@@ -168,20 +143,65 @@ export function renderReport(
     );
   }
   out.push('');
+  if (sections['fixed-window']) out.push(...renderFixedWindowSection(sections['fixed-window']));
   if (http) out.push(...renderHttpSection(http));
   out.push(...targets({ ratio, stat, memory, http }));
   if (compare) out.push(...renderCompareSections(compare));
   return out.join('\n') + '\n';
 }
 
+/**
+ * One table per (profile, keys, concurrency): every system of `systems` with runs there, its
+ * ratio to `ceiling` and `library`'s ratio to it, both per repetition.
+ */
+export function decisionTables({ cell, ratio, stat }, systems, options) {
+  const { ceiling, library, concurrencies, heading, cellHeading = '###' } = options;
+  const out = [];
+  for (const mode of ['allowed', 'denied']) {
+    out.push(heading(mode), '');
+    for (const keys of [1, 10_000]) {
+      for (const concurrency of concurrencies) {
+        out.push(
+          `${cellHeading} ${keys === 1 ? '1 key' : `${int(keys)} keys`}, concurrency ${concurrency}`,
+          '',
+        );
+        out.push(
+          '| system | decisions/s | spread | × ceiling (spread) | library × this (spread) | p50 ms | p99 ms | Node CPU µs | Redis CPU µs | round trips | cmds | allowed |',
+        );
+        out.push('|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|');
+        for (const { id, name } of systems) {
+          const runsHere = cell(mode, keys, concurrency, id);
+          if (!runsHere) continue;
+          const s = (field) => stat(mode, keys, concurrency, id, field);
+          const vsCeiling = ratio(mode, keys, concurrency, id, ceiling);
+          const libVs = id === library ? undefined : ratio(mode, keys, concurrency, library, id);
+          const cmds = median(
+            runsHere.map((run) => Object.values(run.commands).reduce((a, b) => a + b, 0)),
+          );
+          out.push(
+            `| ${name} | ${int(s('perSecond'))} | ${fmt(spread(runsHere.map((r) => r.perSecond)), 2)} | ` +
+              `${vsCeiling ? `${fmt(vsCeiling.median, 2)} (${fmt(vsCeiling.spread, 2)})` : '–'} | ` +
+              `${libVs ? `${fmt(libVs.median, 2)} (${fmt(libVs.spread, 2)})` : '–'} | ` +
+              `${fmt(s('p50Ms'), 3)} | ${fmt(s('p99Ms'), 3)} | ${fmt(s('nodeCpuUs'), 1)} | ${fmt(s('redisCpuUs'), 1)} | ` +
+              `${fmt(s('roundTrips'), 2)} | ${fmt(cmds, 2)} | ${fmt(s('allowedShare') * 100, 1)}% |`,
+          );
+        }
+        out.push('');
+      }
+    }
+  }
+  return out;
+}
+
 /** RESULTS.md of a directory with no decision run (results.json): the sections it has. */
-export function renderPartialReport({ http, compare }, { scratch = false } = {}) {
+export function renderPartialReport({ http, compare, sections = {} }, { scratch = false } = {}) {
   const out = ['# Benchmark results (partial)', ''];
   if (scratch) out.push(SCRATCH_NOTE, '');
   out.push(
-    'No decision run here (no results/results.json): only the sections below were measured.',
+    'No token-bucket decision run here (results/results.json has none): only the sections below were measured.',
     '',
   );
+  if (sections['fixed-window']) out.push(...renderFixedWindowSection(sections['fixed-window']));
   if (http) out.push(...renderHttpSection(http), ...httpTargets(http), '');
   if (compare) out.push(...renderCompareSections(compare));
   return out.join('\n') + '\n';

@@ -1,5 +1,7 @@
 // Each system under test: setup(profile) -> { decide(key) -> Promise<boolean allowed>, close() }.
-// profile: { capacity, perMs } — capacity tokens, one token back every perMs milliseconds.
+// profile: { capacity, perMs } — capacity tokens, one token back every perMs milliseconds. A
+// window takes `capacity` per `windowMs(profile)` = capacity × perMs, the duration
+// rate-limiter-flexible and @nest-lab are given: the same limit for every fixed window.
 import { URL } from 'node:url';
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
@@ -14,6 +16,13 @@ const { RateLimiterRedis } = require('rate-limiter-flexible');
 const { ThrottlerStorageRedisService } = require('@nest-lab/throttler-storage-redis');
 
 const CEILING_LUA = readFileSync(new URL('./ceiling.lua', import.meta.url), 'utf8');
+const FIXED_WINDOW_CEILING_LUA = readFileSync(
+  new URL('./ceiling-fixed-window.lua', import.meta.url),
+  'utf8',
+);
+
+/** The window of a profile: as long as an empty bucket takes to refill. */
+export const windowMs = (profile) => profile.capacity * profile.perMs;
 
 async function client(url, extra = {}) {
   const redis = new Redis(url, { lazyConnect: true, ...extra });
@@ -33,6 +42,28 @@ function ceiling(autoPipelining) {
   };
 }
 
+/** INCR, and PEXPIRE when the INCR made the key: the least a Redis fixed window can do. */
+async function fixedWindowCeiling(url, profile, prefix) {
+  const redis = await client(url);
+  redis.defineCommand('benchFixedWindowCeiling', {
+    numberOfKeys: 1,
+    lua: FIXED_WINDOW_CEILING_LUA,
+  });
+  const ms = windowMs(profile);
+  return {
+    decide: async (key) =>
+      (await redis.benchFixedWindowCeiling(prefix + key, profile.capacity, ms)) === 1,
+    close: () => redis.quit(),
+  };
+}
+
+/** A window limit of the library: `algorithm` with capacity per windowMs(profile). */
+const windowLimit = (algorithm) => (profile) => ({
+  algorithm,
+  capacity: profile.capacity,
+  windowMs: windowMs(profile),
+});
+
 /**
  * This library through RateLimitService; `options` are module options (or a function of the
  * library's exports returning them), `limitExtra` limit options (or a function of the profile).
@@ -49,7 +80,7 @@ export function library(options = {}, limitExtra = {}, { dist, limits } = {}) {
     Module({
       imports: [RateLimitModule.forRoot({ keyPrefix: prefix, global: false, ...own, redis })],
     })(BenchModule);
-    return libraryWith(RateLimitService, BenchModule, profile, limitExtra, limits);
+    return libraryWith(RateLimitService, BenchModule, profile, limitExtra, limits, prefix);
   };
 }
 
@@ -58,7 +89,7 @@ function redisOptions(url) {
   return { host: hostname, port: Number(port) };
 }
 
-async function libraryWith(RateLimitService, BenchModule, profile, limitExtra, limits) {
+async function libraryWith(RateLimitService, BenchModule, profile, limitExtra, limits, prefix) {
   const app = await NestFactory.createApplicationContext(BenchModule, { logger: false });
   await app.init();
   const service = app.get(RateLimitService);
@@ -82,7 +113,9 @@ async function libraryWith(RateLimitService, BenchModule, profile, limitExtra, l
     storeErrors: () => storeErrors,
     close: async () => {
       if (storeErrors > 0)
-        process.stderr.write(`library: ${storeErrors} decisions by the failure strategy\n`);
+        process.stderr.write(
+          `library ${prefix}: ${storeErrors} decisions by the failure strategy\n`,
+        );
       await app.close();
     },
   };
@@ -91,7 +124,7 @@ async function libraryWith(RateLimitService, BenchModule, profile, limitExtra, l
 function rlf(block) {
   return async (url, profile, prefix) => {
     const redis = await client(url);
-    const durationS = Math.ceil((profile.capacity * profile.perMs) / 1000);
+    const durationS = Math.ceil(windowMs(profile) / 1000);
     const limiter = new RateLimiterRedis({
       storeClient: redis,
       keyPrefix: prefix,
@@ -118,7 +151,7 @@ function rlf(block) {
 async function nestLab(url, profile, prefix) {
   const redis = await client(url);
   const storage = new ThrottlerStorageRedisService(redis);
-  const ttl = profile.capacity * profile.perMs;
+  const ttl = windowMs(profile);
   return {
     decide: async (key) =>
       !(await storage.increment(prefix + key, ttl, profile.capacity, ttl, 'default')).isBlocked,
@@ -149,7 +182,7 @@ async function throttlerStorage(url, profile, prefix) {
   const app = await NestFactory.createApplicationContext(BenchModule, { logger: false });
   await app.init();
   const storage = app.get(RateLimitThrottlerStorage);
-  const ttl = profile.capacity * profile.perMs;
+  const ttl = windowMs(profile);
   let storeErrors = 0;
   return {
     // Failing open is the one answer with no hit counted: like the library's, it counts as denied.
@@ -168,11 +201,49 @@ async function throttlerStorage(url, profile, prefix) {
   };
 }
 
-/** Name shown in tables -> factory(url, profile, prefix). `deniedOnly` systems run in the denied mode only. */
+/**
+ * The report's sections: each compares its library row with its peers, as a ratio to its own
+ * ceiling (the least Redis work for that algorithm). A system runs once per cell and repetition
+ * whatever the number of sections it appears in; `--only=<section>` runs one section's systems.
+ * `memory`: the systems of the section's Redis-memory-per-identity table.
+ */
+export const SECTIONS = {
+  'token-bucket': {
+    ceiling: 'ceiling',
+    library: 'library',
+    memory: ['ceiling', 'library', 'rlf', 'nestlab'],
+  },
+  'fixed-window': {
+    ceiling: 'ceiling-fw',
+    library: 'library-fw',
+    peers: ['rlf', 'nestlab'],
+    // the other algorithms and the throttler storage beside them, for reference
+    memory: [
+      'ceiling-fw',
+      'library-fw',
+      'rlf',
+      'nestlab',
+      'library',
+      'library-sw',
+      'throttler-storage',
+    ],
+  },
+};
+
+/**
+ * Name shown in tables -> factory(url, profile, prefix). `deniedOnly` systems run in the denied
+ * mode only, `allowedOnly` ones in the allowed mode only, and `skipsCell(cell)` ones skip the
+ * cells it says; `sections`: the SECTIONS they are reported in (default: token-bucket).
+ */
 export const SYSTEMS = [
   { name: 'ceiling (EVALSHA, no auto-pipelining)', id: 'ceiling', setup: ceiling(false) },
   { name: 'ceiling (EVALSHA, auto-pipelining)', id: 'ceiling-ap', setup: ceiling(true) },
-  { name: 'nest-redis-rate-limit consume()', id: 'library', setup: library() },
+  {
+    name: 'nest-redis-rate-limit consume()',
+    id: 'library',
+    setup: library(),
+    sections: ['token-bucket', 'fixed-window'],
+  },
   {
     name: 'nest-redis-rate-limit consume(), deny cache off',
     id: 'library-plain',
@@ -193,17 +264,59 @@ export const SYSTEMS = [
     setup: library({ redis: { enableAutoPipelining: true } }),
     allowedOnly: true,
   },
-  { name: 'rate-limiter-flexible RateLimiterRedis', id: 'rlf', setup: rlf(false) },
+  {
+    name: 'fixed-window ceiling (INCR + PEXPIRE on the first hit, EVALSHA)',
+    id: 'ceiling-fw',
+    setup: fixedWindowCeiling,
+    sections: ['fixed-window'],
+  },
+  {
+    name: "nest-redis-rate-limit consume(), algorithm 'fixed-window'",
+    id: 'library-fw',
+    setup: library({}, {}, { limits: windowLimit('fixed-window') }),
+    sections: ['fixed-window'],
+  },
+  {
+    name: "nest-redis-rate-limit consume(), algorithm 'fixed-window', deny cache off",
+    id: 'library-fw-plain',
+    setup: library({ denyCache: false }, {}, { limits: windowLimit('fixed-window') }),
+    deniedOnly: true,
+    sections: ['fixed-window'],
+  },
+  {
+    name: "nest-redis-rate-limit consume(), algorithm 'sliding-window'",
+    id: 'library-sw',
+    setup: library({}, {}, { limits: windowLimit('sliding-window') }),
+    sections: ['fixed-window'],
+  },
+  {
+    name: 'rate-limiter-flexible RateLimiterRedis',
+    id: 'rlf',
+    setup: rlf(false),
+    sections: ['token-bucket', 'fixed-window'],
+  },
   {
     name: 'rate-limiter-flexible + inMemoryBlockOnConsumed',
     id: 'rlf-block',
     setup: rlf(true),
     deniedOnly: true,
   },
-  { name: '@nest-lab/throttler-storage-redis increment()', id: 'nestlab', setup: nestLab },
+  {
+    name: '@nest-lab/throttler-storage-redis increment()',
+    id: 'nestlab',
+    setup: nestLab,
+    sections: ['token-bucket', 'fixed-window'],
+  },
   {
     name: 'nest-redis-rate-limit RateLimitThrottlerStorage increment()',
     id: 'throttler-storage',
     setup: throttlerStorage,
+    sections: ['fixed-window'],
+    // Its record logs every live hit (throttler's semantics): with 1,000,000 allowed per window
+    // on one key, each call rewrites a log of all the run's calls so far (~250/s after 80,000).
+    skipsCell: (cell) => cell.mode === 'allowed' && cell.keys === 1,
   },
 ];
+
+/** The sections a system is reported in. */
+export const sectionsOf = (system) => system.sections ?? ['token-bucket'];

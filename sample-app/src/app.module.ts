@@ -7,6 +7,7 @@ import { EchoGateway } from './gateway/echo.gateway.js';
 import { QuotesGraphQLModule } from './graphql/quotes-graphql.module.js';
 import { HealthController } from './health/health.controller.js';
 import { PublicController } from './public/public.controller.js';
+import { ReportsController } from './reports/reports.controller.js';
 import { SearchController } from './search/search.controller.js';
 
 /** What the sample app takes from its environment (or from a test). */
@@ -52,6 +53,7 @@ export class AppModule {
         HealthController,
         SearchController,
         EventsController,
+        ReportsController,
       ],
       providers: transports.gateway === true ? [EchoGateway] : [],
     };

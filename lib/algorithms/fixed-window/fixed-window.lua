@@ -68,8 +68,14 @@ end
 function fixed_window.settle(key, capacity, window_us, cost, count, end_us, write, extra, now_us)
   cost = math.ceil(cost)
   if write and cost > 0 then
+    if count > 0 then
+      -- the key holds this count, tagged, expiring at the window's end: DECRBY keeps both
+      -- (count + cost <= capacity < COUNT_SPAN, so the tag is untouched)
+      redis.call('DECRBY', key, cost)
+    else
+      store(key, window_us, count + cost, end_us, now_us)
+    end
     count = count + cost
-    store(key, window_us, count, end_us, now_us)
   end
   local remaining, reset_ms = answer(capacity, count, end_us, now_us)
   return remaining, reset_ms, 0

@@ -15,7 +15,13 @@ import {
   ResolveField,
   Resolver,
 } from '@nestjs/graphql';
-import { RateLimit, RateLimitModule, type RateLimitModuleOptions } from 'nest-redis-rate-limit';
+import {
+  ConcurrencyLimit,
+  RateLimit,
+  RateLimitModule,
+  type RateLimitModuleOptions,
+} from 'nest-redis-rate-limit';
+import { Gate } from '../support/gate.js';
 import { provideApolloExpressIntegration } from '../support/apollo-express-integration.js';
 import {
   type AdapterName,
@@ -81,6 +87,19 @@ class RootResolver {
   }
 }
 
+const gate = new Gate();
+
+@Resolver()
+class ReportResolver {
+  /** One report in flight per client: the slot is held until the resolver ends. */
+  @ConcurrencyLimit({ max: 1 })
+  @Query(() => String, { nullable: true })
+  async report(): Promise<string> {
+    await gate.pass();
+    return 'built';
+  }
+}
+
 /** The class limit covers the `books` query, never the field resolvers of the class. */
 @RateLimit({ capacity: 2, refill: '1/min' })
 @Resolver(() => Book)
@@ -142,6 +161,7 @@ describe.each(SERVERS)('GraphQL on %s', (_server, adapter, driver) => {
   });
 
   afterEach(async () => {
+    gate.open();
     await running?.close();
     running = undefined;
   });
@@ -167,13 +187,27 @@ describe.each(SERVERS)('GraphQL on %s', (_server, adapter, driver) => {
           fieldResolverEnhancers: ['guards'],
         }),
       ],
-      providers: [RootResolver, BookResolver],
+      providers: [RootResolver, BookResolver, ReportResolver],
     })
     class GraphQLAppModule {}
     running = await listenApp(await createApp(adapter, { module: GraphQLAppModule }, startOptions));
     const url = running.url;
     return (query, headers) => postGraphQL(url, query, headers);
   }
+
+  it('@ConcurrencyLimit: a second query while one runs gets TOO_MANY_REQUESTS (retryAfter 1); the slot frees when the resolver ends', async () => {
+    void gate.reset();
+    const gql = await start();
+    const first = gql('{ report }');
+    await gate.untilEntered(1);
+    const refused = await gql('{ report }');
+    expect(outcome(refused, 'report')).toBe('TOO_MANY_REQUESTS');
+    expect(refused.errors![0]!.extensions?.['retryAfter']).toBe(1);
+    expect(gate.entered).toBe(1);
+    gate.open();
+    expect((await first).data).toEqual({ report: 'built' });
+    expect((await gql('{ report }')).data).toEqual({ report: 'built' });
+  });
 
   it('answers a limited query twice, then with a TOO_MANY_REQUESTS error without running the resolver', async () => {
     const gql = await start();

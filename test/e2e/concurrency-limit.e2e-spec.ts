@@ -6,7 +6,7 @@ import { MessagePattern } from '@nestjs/microservices';
 import { Redis } from 'ioredis';
 import { lastValueFrom } from 'rxjs';
 import request from 'supertest';
-import { ConcurrencyLimit, RateLimit, RateLimitModule } from 'nest-redis-rate-limit';
+import { ConcurrencyLimit, RateLimit, RateLimitModule, SkipRateLimit } from 'nest-redis-rate-limit';
 import { ADAPTERS, type RunningApp, startApp } from '../support/app-factory.js';
 import { Gate } from '../support/gate.js';
 import { type RunningMicroservice, startTcpMicroservice } from '../support/microservice-factory.js';
@@ -42,6 +42,26 @@ class SlotsController {
   }
 }
 
+/** A controller's limit covers its handlers; @SkipRateLimit exempts one. */
+@ConcurrencyLimit({ max: 1, scope: 'exports' })
+@Controller('exports')
+class ExportsController {
+  @HttpCode(201)
+  @Post()
+  async start(): Promise<{ ok: true }> {
+    await gate.pass();
+    return { ok: true };
+  }
+
+  @SkipRateLimit()
+  @HttpCode(201)
+  @Post('unlimited')
+  async unlimited(): Promise<{ ok: true }> {
+    await gate.pass();
+    return { ok: true };
+  }
+}
+
 /** The slots key of the loopback client under a scope (keys/bucket-key.ts). */
 const slotsOf = (prefix: string, scope: string): string =>
   `${prefix}{ip:127.0.0.1}:in-flight:${scope}:in-flight`;
@@ -68,7 +88,7 @@ describe.each(ADAPTERS)('@ConcurrencyLimit on %s', (adapter) => {
   async function start(): Promise<RunningApp> {
     @Module({
       imports: [RateLimitModule.forRoot({ redis: process.env.REDIS_URL!, keyPrefix: prefix })],
-      controllers: [SlotsController],
+      controllers: [SlotsController, ExportsController],
     })
     class SlotsApp {}
     const running = await startApp(adapter, { module: SlotsApp });
@@ -118,6 +138,23 @@ describe.each(ADAPTERS)('@ConcurrencyLimit on %s', (adapter) => {
     await sleep(50);
     expect(gate.finished).toBe(2);
     expect(await admin.exists(slotsOf(prefix, 'one'))).toBe(0);
+  });
+
+  it("a controller's limit covers its handlers, and @SkipRateLimit exempts one", async () => {
+    const running = await start();
+    const started = request(running.url)
+      .post('/exports')
+      .then(({ status }) => status);
+    await gate.untilEntered(1);
+    expect((await request(running.url).post('/exports')).status).toBe(429);
+    const unlimited = [1, 2].map(() =>
+      request(running.url)
+        .post('/exports/unlimited')
+        .then(({ status }) => status),
+    );
+    await gate.untilEntered(3);
+    gate.open();
+    expect(await Promise.all([started, ...unlimited])).toEqual([201, 201, 201]);
   });
 
   it('works beside @RateLimit: a refusal for want of a slot gets its rate charge back', async () => {

@@ -327,4 +327,24 @@ describe('Redis Cluster (3 masters on loopback)', () => {
       await Promise.all(engines.map((engine) => engine.onModuleDestroy()));
     }
   });
+
+  it('concurrency slots: max per identity, each identity on the slot of its hash tag', async () => {
+    const TWO = { max: 2, scope: 'reports' };
+    const identities = Array.from({ length: 12 }, (_, i) => `user:${i}`);
+    const tries = await Promise.all(
+      identities.flatMap((identity) => [1, 2, 3].map(() => service.acquire(identity, TWO))),
+    );
+    expect(tries.filter(({ allowed }) => allowed)).toHaveLength(24);
+    expect(tries.every(({ source }) => source === 'redis')).toBe(true);
+    const perMaster = await Promise.all(
+      client.nodes('master').map((node) => node.keys(`${prefix}{*}:in-flight:reports:in-flight`)),
+    );
+    // One key per identity, each on its own slot's master: twelve spread over the three.
+    expect(perMaster.flat()).toHaveLength(12);
+    expect(perMaster.filter((keys) => keys.length > 0).length).toBeGreaterThan(1);
+    await Promise.all(tries.map((decision) => decision.release()));
+    const again = await Promise.all(identities.map((identity) => service.acquire(identity, TWO)));
+    expect(again.every(({ allowed, remaining }) => allowed && remaining === 1)).toBe(true);
+    await Promise.all(again.map((decision) => decision.release()));
+  });
 });

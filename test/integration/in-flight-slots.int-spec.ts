@@ -4,6 +4,8 @@ import { Redis } from 'ioredis';
 import {
   type AcquireOptions,
   RateLimitConfigError,
+  type RateLimitEvent,
+  RateLimitEvents,
   RateLimitService,
   type RateLimitModuleOptions,
 } from 'nest-redis-rate-limit';
@@ -137,6 +139,29 @@ describe('RateLimitService.acquire', () => {
     expect(await admin.zcard(key)).toBe(2);
     await held.release();
     expect(await admin.zcard(key)).toBe(1);
+  });
+
+  it('a refusal is a denial event of the limit, like a rate denial', async () => {
+    const moduleRef = await createModule({ redis: server.url });
+    const events: RateLimitEvent[] = [];
+    const subscription = moduleRef
+      .get(RateLimitEvents)
+      .events$.subscribe((event) => events.push(event));
+    const limiter = moduleRef.get(RateLimitService);
+    const EXPORTS: AcquireOptions = { max: 1, name: 'exports', scope: 'exports' };
+    const held = await limiter.acquire('user:1', EXPORTS);
+    await limiter.acquire('user:1', EXPORTS);
+    subscription.unsubscribe();
+    expect(events).toHaveLength(1);
+    expect(events[0]).toMatchObject({
+      type: 'denial',
+      scope: 'exports',
+      identity: 'user:1',
+      limits: ['exports'],
+      source: 'redis',
+      outcome: 'denied',
+    });
+    await held.release();
   });
 
   it('refuses bad options naming the call and the option; keyBy has no place here', async () => {

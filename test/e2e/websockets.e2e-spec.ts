@@ -4,7 +4,7 @@ import { type INestApplication, Module, type Type } from '@nestjs/common';
 import { WsAdapter } from '@nestjs/platform-ws';
 import { type OnGatewayConnection, SubscribeMessage, WebSocketGateway } from '@nestjs/websockets';
 import { Redis } from 'ioredis';
-import { RateLimit, RateLimitModule } from 'nest-redis-rate-limit';
+import { ConcurrencyLimit, RateLimit, RateLimitModule } from 'nest-redis-rate-limit';
 import type { Socket } from 'socket.io';
 import type WebSocket from 'ws';
 import {
@@ -20,6 +20,10 @@ import {
   type GatewayClient,
   type GatewayReply,
 } from '../support/ws-clients.js';
+import { Gate } from '../support/gate.js';
+
+/** Holds `report` handlers in flight until the test opens it. */
+const gate = new Gate();
 
 /** How often each handler ran in the current test. */
 const calls = new Map<string, number>();
@@ -51,6 +55,13 @@ class SocketIoGateway implements OnGatewayConnection {
   whoami(): number {
     return count('whoami');
   }
+
+  @ConcurrencyLimit({ max: 1 })
+  @SubscribeMessage('report')
+  async report(): Promise<string> {
+    await gate.pass();
+    return 'built';
+  }
 }
 
 /** Attaches the `user` query parameter of the upgrade request as `client.user`. */
@@ -71,6 +82,13 @@ class WsGateway implements OnGatewayConnection {
   @SubscribeMessage('whoami')
   whoami(): { event: string; data: number } {
     return { event: 'whoami', data: count('whoami') };
+  }
+
+  @ConcurrencyLimit({ max: 1 })
+  @SubscribeMessage('report')
+  async report(): Promise<{ event: string; data: string }> {
+    await gate.pass();
+    return { event: 'report', data: 'built' };
   }
 }
 
@@ -143,6 +161,7 @@ describe('websocket gateways', () => {
     });
 
     afterEach(async () => {
+      gate.open();
       for (const client of clients.splice(0)) client.close();
       await running?.close();
       running = undefined;
@@ -169,6 +188,21 @@ describe('websocket gateways', () => {
     async function keys(): Promise<string[]> {
       return (await redis.keys(`${keyPrefix}*`)).map((key) => key.slice(keyPrefix.length)).sort();
     }
+
+    it('@ConcurrencyLimit: a message while another is in flight gets the 429 exception event, retryAfter 1', async () => {
+      void gate.reset();
+      const url = await start();
+      const [first, second] = [await connect(url), await connect(url)];
+      const running = first.call('report');
+      await gate.untilEntered(1);
+      const [refused] = await callTimes(second, 'report', 1);
+      expectTooManyRequests(refused);
+      expect((refused?.data as { retryAfter?: unknown }).retryAfter).toBe(1);
+      gate.open();
+      expect(summary(await running)).toBe('reply "built"');
+      expect((await callTimes(second, 'report', 1)).map(summary)).toEqual(['reply "built"']);
+      expect(gate.entered).toBe(2);
+    });
 
     it('counts each message as one request: two replies, then the exception event, handler not run', async () => {
       const client = await connect(await start());
@@ -217,6 +251,7 @@ describe('websocket gateways', () => {
     const clients: GatewayClient[] = [];
 
     afterEach(async () => {
+      gate.open();
       for (const client of clients.splice(0)) client.close();
       await running?.close();
       running = undefined;

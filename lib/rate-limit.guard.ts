@@ -45,6 +45,8 @@ interface SlotPlan {
   readonly identity: IdentityResolver;
   readonly failureStrategy: FailureStrategy;
   readonly shadow: boolean;
+  /** On a GraphQL field resolver, where it cannot be enforced: an error, never a pass. */
+  readonly fieldResolver: boolean;
 }
 type ControllerClass = abstract new (...args: never[]) => unknown;
 
@@ -115,7 +117,16 @@ export class RateLimitGuard implements CanActivate {
     if (plans === null) return true;
     const { rate, slots } = plans;
     if (rate !== null) await this.enforce(rate, context, transport, true, slots !== null);
-    if (slots !== null) wantSlot(context, (later) => this.holdSlot(slots, later, transport));
+    if (slots !== null) {
+      if (slots.fieldResolver) {
+        throw await transport.misconfigured(
+          `@ConcurrencyLimit on ${slots.route}: a GraphQL field resolver runs once per parent ` +
+            'item, without interceptors unless the app turns them on, so a slot could not be held ' +
+            'for it; put the limit on the query or mutation',
+        );
+      }
+      wantSlot(context, (later) => this.holdSlot(slots, later, transport));
+    }
     return true;
   }
 
@@ -504,6 +515,7 @@ export class RateLimitGuard implements CanActivate {
             identity: concurrency.identity ?? options.identity,
             failureStrategy: concurrency.failureStrategy ?? options.failureStrategy,
             shadow: concurrency.shadow ?? options.shadow,
+            fieldResolver,
           };
     return { rate, slots };
   }

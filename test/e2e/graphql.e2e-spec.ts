@@ -122,6 +122,14 @@ class BookResolver {
     count('price');
     return Number(book.id) * 10;
   }
+
+  /** Cannot be enforced here: every resolution is an error naming it, never a silent pass. */
+  @ConcurrencyLimit({ max: 1 })
+  @ResolveField(() => String, { nullable: true })
+  summary(): string {
+    count('summary');
+    return 'a summary';
+  }
 }
 
 const SERVERS: [string, AdapterName, Type][] = [
@@ -207,6 +215,15 @@ describe.each(SERVERS)('GraphQL on %s', (_server, adapter, driver) => {
     gate.open();
     expect((await first).data).toEqual({ report: 'built' });
     expect((await gql('{ report }')).data).toEqual({ report: 'built' });
+  });
+
+  it('@ConcurrencyLimit on a field resolver is an error naming it, never a pass', async () => {
+    const gql = await start();
+    const answer = await gql('{ books { id summary } }');
+    expect(calls.get('summary')).toBeUndefined();
+    expect(answer.errors?.[0]?.message).toMatch(
+      /^@ConcurrencyLimit on BookResolver\.summary: a GraphQL field resolver runs once per parent item/,
+    );
   });
 
   it('answers a limited query twice, then with a TOO_MANY_REQUESTS error without running the resolver', async () => {

@@ -93,6 +93,7 @@ export function renderReport(
     'npm ci && npm ci --prefix bench --legacy-peer-deps   # bench deps: @nest-lab/throttler-storage-redis peers exclude Nest 12',
     'npm run bench               # full run (builds dist/ first), writes bench/RESULTS.md',
     'npm run bench -- --quick    # under 2 minutes; writes bench/quick/ (git-ignored), not this file',
+    'npm run bench -- --only=fixed-window   # one section (~6 min), merged with the others in results.json',
     'node bench/render.mjs       # re-render RESULTS.md and charts from bench/results/*.json',
     '# before/after of a lib/ change: a "Before/after" section here (--quick: bench/quick/):',
     'npm run bench:compare --prefix bench -- --baseline=<git-rev> [--current=<git-rev>]',

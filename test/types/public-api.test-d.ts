@@ -1,6 +1,9 @@
 // Compiled by `npm run lint` (tsc --noEmit): pins the public contract's types.
 import type { ExecutionContext } from '@nestjs/common';
 import {
+  type AcquireOptions,
+  ConcurrencyLimit,
+  type ConcurrencyDecision,
   RateLimit,
   RateLimitHeaders,
   RateLimitInfo,
@@ -123,3 +126,17 @@ RateLimitModule.forRoot({
 RateLimitModule.forRoot({ instances: 'all' });
 // @ts-expect-error a list is an array of strings
 RateLimitModule.forRoot({ denyList: '203.0.113.7' });
+
+// Concurrency limits: the decorator, and acquire's decision with its release.
+ConcurrencyLimit({ max: 2, keyBy: 'apiKey', leaseMs: 60_000, scope: undefined });
+// @ts-expect-error max is required
+ConcurrencyLimit({ keyBy: 'ip' });
+export async function usesAcquire(service: RateLimitService): Promise<boolean> {
+  const options: AcquireOptions = { max: 4, scope: 'reports', failureStrategy: 'closed' };
+  const slot: ConcurrencyDecision = await service.acquire('tenant:1', options);
+  const release: () => Promise<void> = slot.release;
+  await release();
+  // @ts-expect-error the key argument is the identity: acquire takes no keyBy
+  await service.acquire('tenant:1', { max: 1, keyBy: 'ip' });
+  return slot.allowed;
+}

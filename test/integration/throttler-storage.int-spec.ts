@@ -153,6 +153,23 @@ describe('RateLimitThrottlerStorage on Redis, side by side with @nestjs/throttle
     });
   });
 
+  it('warns once per throttler and limit when a limit makes the log large', async () => {
+    const warn = jest.spyOn(Logger.prototype, 'warn').mockImplementation(() => undefined);
+    try {
+      const ours = await storageOn({ redis: process.env.REDIS_URL! });
+      await ours.increment(`${randomUUID()}`, 60_000, 100, 0, 'default');
+      expect(warn).not.toHaveBeenCalled();
+      for (let i = 0; i < 3; i++)
+        await ours.increment(`${randomUUID()}`, 60_000, 20_000, 0, 'bulk');
+      expect(warn).toHaveBeenCalledTimes(1);
+      expect(warn.mock.calls[0]![0]).toMatch(
+        /^RateLimitThrottlerStorage: throttler 'bulk' has limit 20000\. .* up to 156 KiB .* prefer @RateLimit with algorithm 'fixed-window'/,
+      );
+    } finally {
+      warn.mockRestore();
+    }
+  });
+
   it('refuses a value Redis cannot hold with a RateLimitConfigError naming it', async () => {
     const ours = await storageOn({ redis: process.env.REDIS_URL! });
     await expect(ours.increment('k', Number.POSITIVE_INFINITY, 1, 0, 'default')).rejects.toThrow(

@@ -1,8 +1,8 @@
-import type { Cluster, Redis, Result } from 'ioredis';
+import type { Cluster, Redis } from 'ioredis';
 import { blockKey, identityOf } from '../keys/bucket-key.js';
 import type { BucketRequest, BucketResult } from './algorithm.interface.js';
 import { ALGORITHMS } from './index.js';
-import { defineLuaCommand, readLua } from './lua-command.js';
+import { callLua, defineLuaCommand, readLua } from './lua-command.js';
 
 /** Namespaced, because the client may be the user's and carry commands of its own. */
 const BUCKET_COMMAND = 'nrrlBuckets';
@@ -13,15 +13,6 @@ export const BUCKET_LUA = [
   ...Object.values(ALGORITHMS).map((algorithm) => algorithm.lua),
   readLua('bucket-script.lua'),
 ].join('\n');
-
-declare module 'ioredis' {
-  interface RedisCommander<Context> {
-    nrrlBuckets(
-      numberOfKeys: number,
-      ...keysAndArgs: readonly (string | number)[]
-    ): Result<unknown, Context>;
-  }
-}
 
 /** What the script does with the buckets: see bucket-script.lua. */
 type ScriptMode = 'peek' | 'consume' | 'lease' | 'refund';
@@ -60,9 +51,9 @@ export function runBucketScript(
     args.push(rule.algorithm.code, rule.capacity, rule.algorithm.scriptParam(rule), cost);
     if (leasing) args.push(extra ?? 0);
   }
-  return client
-    .nrrlBuckets(blocks ? 2 * requests.length : requests.length, ...args)
-    .then((reply: unknown) => decodeReply(reply, requests, leasing, blocks));
+  return callLua(client, BUCKET_COMMAND, blocks ? 2 * requests.length : requests.length, args).then(
+    (reply: unknown) => decodeReply(reply, requests, leasing, blocks),
+  );
 }
 
 /** The script's reply as results, or a TypeError naming the command. */

@@ -1,5 +1,4 @@
-import type { Result } from 'ioredis';
-import { defineLuaCommand, readLua } from '../algorithms/lua-command.js';
+import { callLua, defineLuaCommand, readLua } from '../algorithms/lua-command.js';
 import { blockKey, fleetKey } from '../keys/bucket-key.js';
 import type { RedisRateLimitStore } from '../stores/redis.store.js';
 import { repeatOn } from '../stores/repeat-on.js';
@@ -15,15 +14,6 @@ const BLOCK_POLL_MS = 1_000;
  * marker, on Redis Cluster by another node.
  */
 const MARKER_SLACK_MS = 5_000;
-
-declare module 'ioredis' {
-  interface RedisCommander<Context> {
-    nrrlBlocks(
-      numberOfKeys: number,
-      ...keysAndArgs: readonly (string | number)[]
-    ): Result<unknown, Context>;
-  }
-}
 
 /**
  * Blocks in Redis, seen by every instance. A block is a field of the identity's block hash
@@ -67,7 +57,7 @@ export class RedisBlocks {
     await this.mark(durationMs + MARKER_SLACK_MS);
     const key = blockKey(this.keyPrefix, identity);
     await this.store.bounded(() =>
-      this.store.client.nrrlBlocks(1, key, 'block', durationMs, ...fields),
+      callLua(this.store.client, BLOCKS_COMMAND, 1, [key, 'block', durationMs, ...fields]),
     );
   }
 
@@ -89,7 +79,7 @@ export class RedisBlocks {
   /** Raises the marker's epoch (and keeps it `liveMs` at least); the reply is seen at once. */
   private async mark(liveMs: number): Promise<void> {
     const epoch = await this.store.bounded(() =>
-      this.store.client.nrrlBlocks(1, this.markerKey, 'mark', liveMs),
+      callLua(this.store.client, BLOCKS_COMMAND, 1, [this.markerKey, 'mark', liveMs]),
     );
     // This instance's own write is no news, unless it also raised over someone else's.
     const own = typeof epoch === 'number' && this.epoch !== undefined && epoch === this.epoch + 1;

@@ -1,5 +1,4 @@
-import type { Result } from 'ioredis';
-import { defineLuaCommand, readLua } from '../algorithms/lua-command.js';
+import { callLua, defineLuaCommand, readLua } from '../algorithms/lua-command.js';
 import type { BreakerLayer } from '../pipeline/breaker.layer.js';
 import type { RedisRateLimitStore } from '../stores/redis.store.js';
 import type { SlotAnswer, SlotStore } from './slot-store.js';
@@ -11,15 +10,6 @@ const IN_FLIGHT_LUA = readLua('../concurrency/in-flight.lua');
 const ACQUIRE = 1;
 const RENEW = 2;
 const RELEASE = 3;
-
-declare module 'ioredis' {
-  interface RedisCommander<Context> {
-    nrrlInFlight(
-      numberOfKeys: number,
-      ...keysAndArgs: readonly (string | number)[]
-    ): Result<unknown, Context>;
-  }
-}
 
 /**
  * Slots in Redis (in-flight.lua, on Redis's clock), shared by every instance. Each call is
@@ -62,7 +52,9 @@ export class RedisSlots implements SlotStore {
   ): Promise<unknown> {
     const { client } = this.store;
     const call = (): Promise<unknown> =>
-      this.store.bounded(() => client.nrrlInFlight(1, key, mode, slot, max, leaseMs));
+      this.store.bounded(() =>
+        callLua(client, IN_FLIGHT_COMMAND, 1, [key, mode, slot, max, leaseMs]),
+      );
     return this.breaker === undefined ? call() : this.breaker.guard(call);
   }
 }

@@ -1,7 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { ForwardingLayer } from './forwarding.layer.js';
-import type { Result } from 'ioredis';
-import { defineLuaCommand, readLua } from '../algorithms/lua-command.js';
+import { callLua, defineLuaCommand, readLua } from '../algorithms/lua-command.js';
 import { fleetKey } from '../keys/bucket-key.js';
 import type { RedisRateLimitStore } from '../stores/redis.store.js';
 import { repeatOn } from '../stores/repeat-on.js';
@@ -15,15 +14,6 @@ const INSTANCES_LUA = readLua('../pipeline/instance-registry.lua');
 export const HEARTBEAT_MS = 1_000;
 /** An instance not heard from for this long (a crash, a long pause) no longer counts. */
 const INSTANCE_TTL_MS = 5_000;
-
-declare module 'ioredis' {
-  interface RedisCommander<Context> {
-    nrrlInstances(
-      numberOfKeys: number,
-      ...keysAndArgs: readonly (string | number)[]
-    ): Result<unknown, Context>;
-  }
-}
 
 /**
  * `instances: 'auto'`: while Redis is up, this instance announces itself every HEARTBEAT_MS in
@@ -67,7 +57,7 @@ export class InstanceRegistry extends ForwardingLayer {
 
   private send(op: 'beat' | 'leave'): Promise<unknown> {
     return this.store.bounded(() =>
-      this.store.client.nrrlInstances(1, this.key, op, this.id, INSTANCE_TTL_MS),
+      callLua(this.store.client, INSTANCES_COMMAND, 1, [this.key, op, this.id, INSTANCE_TTL_MS]),
     );
   }
 }

@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
-import type { Cluster, Redis, Result } from 'ioredis';
-import { defineLuaCommand } from '../algorithms/lua-command.js';
+import type { Cluster, Redis } from 'ioredis';
+import { callLua, defineLuaCommand } from '../algorithms/lua-command.js';
 import { toBucketIdentity } from '../keys/bucket-identity.js';
 import { bucketKey, bucketKeyHead } from '../keys/bucket-key.js';
 import type { RateLimitThrottlerRecord, ThrottlerHit } from './throttler-records.js';
@@ -9,15 +9,6 @@ import type { RateLimitThrottlerRecord, ThrottlerHit } from './throttler-records
 const THROTTLER_COMMAND = 'nrrlThrottlerHit';
 
 const THROTTLER_LUA = readFileSync(new URL('./throttler-hit.lua', import.meta.url), 'utf8');
-
-declare module 'ioredis' {
-  interface RedisCommander<Context> {
-    nrrlThrottlerHit(
-      numberOfKeys: number,
-      ...keysAndArgs: readonly (string | number)[]
-    ): Result<unknown, Context>;
-  }
-}
 
 /** Registers the script on a client once (EVALSHA with the NOSCRIPT fallback). */
 export function defineThrottlerScript(client: Redis | Cluster): void {
@@ -40,9 +31,13 @@ export function runThrottlerScript(
 ): Promise<RateLimitThrottlerRecord> {
   // Inside the record, with an 8-bit length: a name that is not plain is hashed like an identity.
   const name = toBucketIdentity(hit.throttlerName);
-  return client
-    .nrrlThrottlerHit(1, key, name, hit.ttlMs, hit.limit, hit.blockDurationMs)
-    .then(decodeReply);
+  return callLua(client, THROTTLER_COMMAND, 1, [
+    key,
+    name,
+    hit.ttlMs,
+    hit.limit,
+    hit.blockDurationMs,
+  ]).then(decodeReply);
 }
 
 function decodeReply(reply: unknown): RateLimitThrottlerRecord {

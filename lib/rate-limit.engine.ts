@@ -9,7 +9,8 @@ import {
 import { HttpAdapterHost } from '@nestjs/core';
 import type { BucketRequest } from './algorithms/algorithm.interface.js';
 import type { BlockLayer } from './blocks/block.layer.js';
-import { InFlightSlots } from './concurrency/in-flight-slots.js';
+import { type ConcurrencyDecision, InFlightSlots } from './concurrency/in-flight-slots.js';
+import type { ResolvedConcurrencyLimit } from './concurrency/resolve-concurrency-limit.js';
 import { buildDecision } from './decision/build-decision.js';
 import type { RateLimitDecision } from './decision/rate-limit-decision.interface.js';
 import { shadowFlags, takeWithShadow } from './decision/take-with-shadow.js';
@@ -18,6 +19,7 @@ import type { RateLimitEvents } from './observe/rate-limit-events.js';
 import type { ResolvedModuleOptions } from './options/resolved-module-options.interface.js';
 import type { BreakerLayer } from './pipeline/breaker.layer.js';
 import { buildPipeline } from './pipeline/build-pipeline.js';
+import { slotsKey } from './keys/bucket-key.js';
 import type { DecisionLayer, TakeQuery } from './pipeline/decision-layer.interface.js';
 import { RATE_LIMIT_LOG_CONTEXT, RESOLVED_RATE_LIMIT_OPTIONS } from './rate-limit.constants.js';
 import type { RateLimitStore } from './stores/rate-limit-store.interface.js';
@@ -82,6 +84,34 @@ export class RateLimitEngine implements OnModuleInit, OnModuleDestroy {
    */
   observe(observation: DecisionObservation): void {
     this.observer.observe(observation);
+  }
+
+  /**
+   * Takes a slot of a concurrency limit for `identity` under `scope` (the module's failure
+   * strategy and shadow mode unless the limit sets its own), and reports the decision as
+   * `observe` does: the one path of the guard's @ConcurrencyLimit and RateLimitService.acquire.
+   */
+  async acquireSlot(
+    identity: string,
+    limit: ResolvedConcurrencyLimit,
+    scope: string,
+    route?: string,
+  ): Promise<ConcurrencyDecision> {
+    const { keyPrefix, failureStrategy, shadow } = this.options;
+    const decision = await this.slots.acquire({
+      key: slotsKey(keyPrefix, identity, scope, limit.name),
+      limit,
+      failureStrategy: limit.failureStrategy ?? failureStrategy,
+      shadow: limit.shadow ?? shadow,
+    });
+    this.observe({
+      scope,
+      ...(route === undefined ? {} : { route }),
+      limits: [{ limit: { scope } }],
+      identities: [identity],
+      decision,
+    });
+    return decision;
   }
 
   /**

@@ -17,11 +17,9 @@ import {
   retryAfterSeconds,
 } from './http/rate-limit-headers.js';
 import { toBucketIdentity } from './keys/bucket-identity.js';
-import { slotsKey } from './keys/bucket-key.js';
 import { type IdentityResolver, readsUser } from './keys/identity-resolver.js';
-import { passesLists } from './lists/access-list.js';
+import { type AccessLists, passesLists } from './lists/access-list.js';
 import { FAIL_CLOSED_RETRY_AFTER_MS, REPEATED_LOG_INTERVAL_MS } from './options/defaults.js';
-import type { FailureStrategy } from './options/limit-options.interface.js';
 import { RATE_LIMIT_LOG_CONTEXT } from './rate-limit.constants.js';
 import { RateLimitEngine } from './rate-limit.engine.js';
 import { ThrottledLogger } from './throttled-logger.js';
@@ -43,8 +41,6 @@ interface SlotPlan {
   readonly limit: ResolvedConcurrencyLimit;
   readonly scope: string;
   readonly identity: IdentityResolver;
-  readonly failureStrategy: FailureStrategy;
-  readonly shadow: boolean;
   /** On a GraphQL field resolver, where it cannot be enforced: an error, never a pass. */
   readonly fieldResolver: boolean;
 }
@@ -93,6 +89,8 @@ export class RateLimitGuard implements CanActivate {
   private readonly loggedFallbacks = new Set<string>();
   private readonly factoryLog = new ThrottledLogger(this.logger, REPEATED_LOG_INTERVAL_MS);
   private readonly limitsInForce: LimitsInForce;
+  /** The module's allowList and denyList; undefined when it has neither (no check at all). */
+  private readonly lists: AccessLists | undefined;
 
   constructor(
     protected readonly reflector: Reflector,
@@ -101,6 +99,9 @@ export class RateLimitGuard implements CanActivate {
   ) {
     this.transports = defaultTransports(adapterHost);
     this.limitsInForce = new LimitsInForce(engine.options.memoryStoreMaxKeys);
+    const { options } = engine;
+    this.lists =
+      options.allowList !== undefined || options.denyList !== undefined ? options : undefined;
     this.inputs = new RequestInputs({
       ipv6Subnet: engine.options.ipv6Subnet,
       requestOf: (context) => this.requestOf(context),
@@ -233,9 +234,11 @@ export class RateLimitGuard implements CanActivate {
       tracker !== undefined
         ? plan.limits.map(() => tracker)
         : await this.withFallback(plan, identities ?? [], context, transport);
-    const lists = this.engine.options;
-    if (lists.allowList !== undefined || lists.denyList !== undefined) {
-      if (await passesLists(lists, this.requestOf(context), known, transport)) return;
+    if (
+      this.lists !== undefined &&
+      (await passesLists(this.lists, this.requestOf(context), known, transport))
+    ) {
+      return;
     }
     if (plan.perRequest) {
       const inForce = await this.limitsInForce.resolve(plan, known, context);
@@ -350,26 +353,13 @@ export class RateLimitGuard implements CanActivate {
             context,
             transport,
           )));
-    const lists = this.engine.options;
-    if (lists.allowList !== undefined || lists.denyList !== undefined) {
-      if (await passesLists(lists, this.requestOf(context), [identity], transport)) {
-        return () => Promise.resolve();
-      }
+    if (
+      this.lists !== undefined &&
+      (await passesLists(this.lists, this.requestOf(context), [identity], transport))
+    ) {
+      return () => Promise.resolve();
     }
-    const decision = await this.engine.slots.acquire({
-      key: slotsKey(this.engine.options.keyPrefix, identity, plan.scope, plan.limit.name),
-      limit: plan.limit,
-      failureStrategy: plan.failureStrategy,
-      shadow: plan.shadow,
-    });
-    const { route, scope } = plan;
-    this.engine.observe({
-      scope,
-      route,
-      limits: [{ limit: { scope } }],
-      identities: [identity],
-      decision,
-    });
+    const decision = await this.engine.acquireSlot(identity, plan.limit, plan.scope, plan.route);
     if (!decision.allowed) {
       giveBackCharge(context);
       await this.refuse(decision, context, transport);
@@ -513,8 +503,6 @@ export class RateLimitGuard implements CanActivate {
             limit: concurrency,
             scope: concurrency.scope ?? route,
             identity: concurrency.identity ?? options.identity,
-            failureStrategy: concurrency.failureStrategy ?? options.failureStrategy,
-            shadow: concurrency.shadow ?? options.shadow,
             fieldResolver,
           };
     return { rate, slots };

@@ -8,7 +8,7 @@ import type { RateLimitDecision } from './decision/rate-limit-decision.interface
 import { RateLimitConfigError } from './errors/rate-limit-config.error.js';
 import { bucketRequests, planRoute, type RoutePlan } from './guard/route-plan.js';
 import { toBucketIdentity } from './keys/bucket-identity.js';
-import { bucketKey, slotsKey } from './keys/bucket-key.js';
+import { bucketKey } from './keys/bucket-key.js';
 import { MAX_BLOCK_MS } from './options/defaults.js';
 import type { AcquireOptions } from './options/concurrency-limit-options.interface.js';
 import type { LimitOptions } from './options/limit-options.interface.js';
@@ -71,31 +71,16 @@ export class RateLimitService {
     let limit = this.slotLimits.get(options);
     if (limit === undefined) {
       const where = 'RateLimitService.acquire';
-      if (typeof options === 'object' && options !== null && 'keyBy' in options) {
+      const cacheable = typeof options === 'object' && options !== null;
+      if (cacheable && 'keyBy' in options) {
         throw new RateLimitConfigError(where, [
           'keyBy is not an option of acquire: the key argument is the identity',
         ]);
       }
       limit = resolveConcurrencyLimit(options, where);
-      if (typeof options === 'object' && options !== null) {
-        this.slotLimits.set(deepFreeze(options), limit);
-      }
+      if (cacheable) this.slotLimits.set(deepFreeze(options), limit);
     }
-    const { keyPrefix, failureStrategy, shadow } = this.engine.options;
-    const scope = limit.scope ?? SERVICE_SCOPE;
-    const decision = await this.engine.slots.acquire({
-      key: slotsKey(keyPrefix, identity, scope, limit.name),
-      limit,
-      failureStrategy: limit.failureStrategy ?? failureStrategy,
-      shadow: limit.shadow ?? shadow,
-    });
-    this.engine.observe({
-      scope,
-      limits: [{ limit: { scope } }],
-      identities: [identity],
-      decision,
-    });
-    return decision;
+    return this.engine.acquireSlot(identity, limit, limit.scope ?? SERVICE_SCOPE);
   }
 
   /** The decision a request of cost 1 would get now; consumes nothing. */

@@ -153,7 +153,7 @@ export class InFlightSlots {
     about: DecisionAbout,
   ): ConcurrencyDecision {
     const { key, limit } = request;
-    const limitOf = { ...limit, max };
+    const limitOf = { name: limit.name, max };
     if (!acquired) {
       if (request.shadow) return decision(limitOf, true, 0, 0, NOTHING_HELD, about, true);
       return decision(limitOf, false, 0, limit.retryAfterMs, NOTHING_HELD, about);

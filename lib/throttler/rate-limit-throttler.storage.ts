@@ -47,10 +47,8 @@ import { defineThrottlerScript, runThrottlerScript, throttlerKey } from './throt
  */
 @Injectable()
 export class RateLimitThrottlerStorage implements OnModuleDestroy {
-  private readonly log = new ThrottledLogger(
-    new Logger(RATE_LIMIT_LOG_CONTEXT),
-    REPEATED_LOG_INTERVAL_MS,
-  );
+  private readonly logger = new Logger(RATE_LIMIT_LOG_CONTEXT);
+  private readonly log = new ThrottledLogger(this.logger, REPEATED_LOG_INTERVAL_MS);
   /** The records when the module has no Redis; else, from the first failure, those of 'local'. */
   private local: ThrottlerRecords | undefined;
   private scriptDefined = false;
@@ -102,7 +100,7 @@ export class RateLimitThrottlerStorage implements OnModuleDestroy {
     const seen = `${hit.throttlerName}:${hit.limit}`;
     if (this.warnedLimits.has(seen)) return;
     this.warnedLimits.add(seen);
-    new Logger(RATE_LIMIT_LOG_CONTEXT).warn(
+    this.logger.warn(
       `RateLimitThrottlerStorage: throttler '${hit.throttlerName}' has limit ${hit.limit}. Like ` +
         "@nestjs/throttler's own storage it keeps each hit for its ttl, so a key near that limit " +
         `holds a log of up to ${Math.round((8 * (hit.limit + 1)) / 1024)} KiB that every call ` +

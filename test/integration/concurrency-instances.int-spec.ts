@@ -1,8 +1,8 @@
-import { request } from 'node:http';
 import { performance } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Redis } from 'ioredis';
 import { type RedisServerProcess, startRedisServer } from '../support/redis-process.mjs';
+import { type StatusAnswer, statusOf } from '../support/status-of.js';
 import {
   buildSampleApp,
   type SampleAppBuild,
@@ -14,24 +14,9 @@ import {
 const SLOTS_KEY = 'rl:{ip:127.0.0.1}:in-flight:ReportsController.build:in-flight';
 const LEASE_MS = 5_000;
 
-interface Answer {
-  readonly status: number;
-  readonly retryAfter: string | undefined;
-}
-
-function post(url: string): Promise<Answer> {
-  return new Promise((resolve, reject) => {
-    const req = request(url, { method: 'POST', timeout: 15_000, agent: false }, (res) => {
-      res.resume();
-      res.once('end', () =>
-        resolve({ status: res.statusCode ?? 0, retryAfter: res.headers['retry-after'] }),
-      );
-    });
-    req.once('timeout', () => req.destroy(new Error(`POST ${url} timed out`)));
-    req.once('error', reject);
-    req.end();
-  });
-}
+/** POST /reports on a fresh connection; a held report takes up to 10 s. */
+const post = (url: string): Promise<StatusAnswer> =>
+  statusOf(url, { method: 'POST', timeoutMs: 15_000 });
 
 describe('@ConcurrencyLimit across sample-app processes, one of them killed with slots held', () => {
   let build: SampleAppBuild;
@@ -70,7 +55,7 @@ describe('@ConcurrencyLimit across sample-app processes, one of them killed with
     const killedAt = performance.now();
     // Nobody releases them now: they stay taken until their leases end.
     expect((await post(`${survivor.url}/reports?ms=0`)).status).toBe(429);
-    let answer: Answer;
+    let answer: StatusAnswer;
     do {
       await sleep(100);
       answer = await post(`${survivor.url}/reports?ms=0`);

@@ -1,9 +1,9 @@
-import { request } from 'node:http';
 import { performance } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Redis } from 'ioredis';
 import { HEARTBEAT_MS } from '../../lib/pipeline/instance-registry.layer.js';
 import { type RedisServerProcess, startRedisServer } from '../support/redis-process.mjs';
+import { statusOf } from '../support/status-of.js';
 import {
   buildSampleApp,
   type SampleAppBuild,
@@ -13,20 +13,6 @@ import {
 
 /** The sample app's module uses the default key prefix. */
 const INSTANCES_KEY = 'rl:{~fleet}:instances';
-
-function get(url: string): Promise<{ status: number; retryAfter: string | undefined }> {
-  return new Promise((resolve, reject) => {
-    const req = request(url, { timeout: 5_000, agent: false }, (res) => {
-      res.resume();
-      res.once('end', () =>
-        resolve({ status: res.statusCode ?? 0, retryAfter: res.headers['retry-after'] }),
-      );
-    });
-    req.once('timeout', () => req.destroy(new Error(`GET ${url} timed out`)));
-    req.once('error', reject);
-    req.end();
-  });
-}
 
 async function untilLive(admin: Redis, count: number, withinMs: number): Promise<void> {
   const started = performance.now();
@@ -80,7 +66,7 @@ describe("instances: 'auto' with 3 sample-app processes", () => {
     // GET /public: 5 per client IP, refill 5/min; a share of 2 tokens, one back every 24 s.
     for (const app of apps.slice(0, 2)) {
       const answers = [];
-      for (let i = 0; i < 3; i++) answers.push(await get(`${app.url}/public`));
+      for (let i = 0; i < 3; i++) answers.push(await statusOf(`${app.url}/public`));
       expect(answers.map((answer) => answer.status)).toEqual([200, 200, 429]);
       expect(answers[2]!.retryAfter).toBe('24');
     }

@@ -183,17 +183,19 @@ export class RateLimitService {
       checkCost(cost, method);
       const costs = plan.limits.map(({ limit }) => cost ?? fixedCost(limit));
       const identities = plan.limits.map(() => identity);
-      const decided = this.engine.decide(plan.names, {
+      const query = {
         requests: bucketRequests(plan, identities, costs),
         mode: method,
         failureStrategy: plan.failureStrategy,
-      });
+      };
       // A peek admits nothing: only consumes are decisions for metrics and events.
-      if (method === 'peek') return decided;
-      return decided.then((decision) => {
-        this.engine.observe({ scope: SERVICE_SCOPE, limits: plan.limits, identities, decision });
-        return decision;
-      });
+      return method === 'peek'
+        ? this.engine.decide(plan.names, query)
+        : this.engine.decide(plan.names, query, {
+            scope: SERVICE_SCOPE,
+            limits: plan.limits,
+            identities,
+          });
     } catch (error) {
       return Promise.reject(error instanceof Error ? error : new Error(String(error)));
     }

@@ -17,9 +17,9 @@ const LIMITS: readonly (readonly [string, LimitOptions])[] = [
 /**
  * Redis memory per identity, per algorithm, as bench/lib/memory.mjs measures it for the peers
  * (key prefix 'm:', RateLimitService, one decision per identity): one key each, its encoding and
- * MEMORY USAGE, the used_memory delta over all identities, and the time Redis spent in the script
- * per decision (commandstats). The README's table ("Choosing an
- * algorithm") quotes the printed lines.
+ * MEMORY USAGE and refcount, the used_memory delta over all identities, and the time Redis spent
+ * in the script per decision (commandstats). The README's table ("Choosing an algorithm") quotes
+ * the printed lines.
  */
 describe('Redis memory per identity, per algorithm (own redis-server)', () => {
   let server: RedisServerProcess;
@@ -55,7 +55,7 @@ describe('Redis memory per identity, per algorithm (own redis-server)', () => {
   });
 
   it.each(LIMITS)(
-    '%s: one key per identity; an integer for the bucket and the fixed window, a short string for the sliding window',
+    '%s: one key per identity; an integer for the bucket, a shared one for the fixed window, a short string for the sliding window',
     async (name, limit) => {
       const moduleRef = await Test.createTestingModule({
         imports: [RateLimitModule.forRoot({ redis: server.url, keyPrefix: 'm:', global: false })],
@@ -79,13 +79,18 @@ describe('Redis memory per identity, per algorithm (own redis-server)', () => {
         const sample = 'm:service:default:{user:12345}';
         const bytes = (await admin.memory('USAGE', sample, 'SAMPLES', '0')) as number;
         const encoding = await admin.object('ENCODING', sample);
+        const refcount = await admin.object('REFCOUNT', sample);
         const value = await admin.get(sample);
         lines.push(
-          `  ${name}: ${((after - before) / IDENTITIES).toFixed(1)} B used_memory per identity; ${await admin.dbsize()} keys; MEMORY USAGE ${bytes} B (${String(encoding)}, ${JSON.stringify(value)}) for ${sample}; ${luaUs.toFixed(2)} µs in the script per decision`,
+          `  ${name}: ${((after - before) / IDENTITIES).toFixed(1)} B used_memory per identity; ${await admin.dbsize()} keys; MEMORY USAGE ${bytes} B (${String(encoding)}, refcount ${String(refcount)}, ${JSON.stringify(value)}) for ${sample}; ${luaUs.toFixed(2)} µs in the script per decision`,
         );
         expect(await admin.dbsize()).toBe(IDENTITIES);
         expect(encoding).toBe(name === 'sliding-window' ? 'embstr' : 'int');
-        // Redis 7.0: 72 B and 88 B for this key; a margin for other versions' allocations
+        // The fixed window's count (1 here) is one of Redis's shared integers, which report
+        // INT_MAX: its key allocates no value object (16 B of used_memory per identity)
+        expect(refcount).toBe(name === 'fixed-window' ? 2_147_483_647 : 1);
+        // Redis 7.0: 72 B and 88 B for this key (MEMORY USAGE counts a value object for every
+        // int-encoded value, shared or not); a margin for other versions' allocations
         expect(bytes).toBeLessThanOrEqual(name === 'sliding-window' ? 104 : 80);
       } finally {
         await moduleRef.close();

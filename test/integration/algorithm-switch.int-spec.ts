@@ -22,8 +22,10 @@ const sliding = (windowUs: number): BucketRule => ({
 /**
  * A limit whose algorithm or window changes while keeping its name and scope keeps its key: what
  * another algorithm (or the same under another window) wrote there must not read as a count. On
- * the memory store and on Redis (the script at the test's clock). A fixed window's tag could match
- * by chance, once in 4 million.
+ * the memory store and on Redis (the script at the test's clock). On Redis a fixed window's count
+ * is told by its key's expiry, which does not say the window's length: read under another
+ * windowMs it counts only when it expires at the end of this window or the next (below), never at
+ * 10 minutes past the hour as here.
  */
 describe.each([
   ['memory store', (clock: FakeClock) => new MemoryRateLimitStore(100, clock)],
@@ -66,6 +68,30 @@ describe.each([
     expect(await take(rule(MINUTE_US))).toEqual([2, rule === fixed ? 60_000 : 120_000, 0]);
     // and back: the minute's count means nothing to the hour
     expect(await peek(rule(HOUR_US))).toEqual([3, 0, 0]);
+  });
+});
+
+/**
+ * The memory store keeps a count's windowMs and reads such a count as nothing; the script can only
+ * compare expiries, so it may deny more for up to two windows after a change, never admit more.
+ */
+describe("on Redis, a fixed window's count under another windowMs", () => {
+  it('counts only when its key expires at the end of this window or the next, until then', async () => {
+    const key = `test:${randomUUID()}:switch:{id}`;
+    const clock = new FakeClock(START_US + 58 * MINUTE_US + 30_000_000);
+    const store = new LuaAtClock(redis, clock);
+    const take = async (rule: BucketRule, cost: number, consume = true): Promise<BucketReply> =>
+      repliesOf((await store.take(queryOf([{ key, rule, cost }], consume))).results)[0]!;
+    // the hour's count expires at the hour's end: the end of the minute after this one
+    expect(await take(fixed(HOUR_US), 3)).toEqual([0, 90_000, 0]);
+    expect(await take(fixed(MINUTE_US), 1, false)).toEqual([0, 90_000, 90_000]);
+    clock.advanceUs(MINUTE_US);
+    expect(await take(fixed(MINUTE_US), 1, false)).toEqual([0, 30_000, 30_000]);
+    // the hour has ended, and its count with it
+    clock.advanceUs(30_000_000);
+    expect(await take(fixed(MINUTE_US), 1)).toEqual([2, 60_000, 0]);
+    // and a minute's count, expiring at no hour's end, means nothing to the hour
+    expect(await take(fixed(HOUR_US), 1, false)).toEqual([3, 0, 0]);
   });
 });
 

@@ -75,6 +75,19 @@ export const FIXED_WINDOW_CASES: readonly AlgorithmCase[] = [
     ],
   },
   {
+    name: "a count taken in a window's last millisecond counts for nothing in the next one's first",
+    buckets: [window(3, HOUR_US)],
+    startUs: HOUR_US - 1_000,
+    steps: [
+      take([1], [[2, 1, 0]]),
+      take([2], [[0, 1, 0]], 999),
+      // the key expires at this very millisecond, so Redis still has it until the next one
+      peek([1], [[3, 0, 0]], 1),
+      take([1], [[2, 3_600_000, 0]], 999),
+      peek([3], [[2, 3_600_000, 3_600_000]]),
+    ],
+  },
+  {
     name: 'a count left from an earlier window counts for nothing',
     buckets: [window(2, MINUTE_US)],
     steps: [

@@ -2,17 +2,31 @@
 Fixed window: the functions of ALGORITHMS[2], called by algorithms/bucket-script.lua.
 
 Windows are aligned to Redis time: window n covers [n * window_us, (n + 1) * window_us)
-microseconds since the epoch, the same for every identity. A bucket is one integer, the count of
-tokens taken in its window tagged with the window, negated: -(tag * COUNT_SPAN + count), tag = n
-mod TAG_SPAN. Its magnitude stays below 2^53, so it is exact in Lua and Redis keeps it as an
-integer inside the key's object; negative, so that no other algorithm's value under the same key
-(a token bucket's positive time, a sliding window's string) reads as a count when a limit
-changes algorithm. The key expires (PX) at its window's end; the tag makes the count exact
-whatever the expiry's millisecond rounding. A count from the next window (the clock stepped
-back, failover) keeps counting until that window ends: a step back of up to a window can deny for
-as long as the step, never admit more. A tag further ahead is taken for a stale one, so a count
-read under another windowMs (a limit whose window changed) counts for nothing. A window with
-nothing taken has no key.
+microseconds since the epoch, the same for every identity. A bucket is the count of tokens taken
+in its window, stored as a plain integer (at least 1), in a key that expires exactly at its
+window's end (SET ... PXAT end_ms: windowMs is a whole number of ms, so end_ms is exact). Why
+plain: a count below 10,000 is one of Redis's shared integer objects (unless maxmemory-policy is
+an LRU or LFU one), so the key allocates no value object of its own, 16 B less per identity than
+a value Redis must allocate (as a count packed with its window's tag was). A window with nothing
+taken has no key.
+
+The window a count belongs to is told by the key's expiry (PEXPIRETIME, Redis >= 7.0), read only
+when the value is a count: the value counts iff it is an integer in [1, COUNT_MAX] and the key
+expires at the end of the current window or of the next one. The next one: a clock that stepped
+back (failover) keeps the later window's count until that window ends, so a step back of up to a
+window can deny for as long as the step, never admit more. Anything else reads as count 0 and is
+overwritten by the next write: no key, a token bucket's time (far above COUNT_MAX), a sliding
+window's 'n:p:c' string, a count kept under another windowMs (a limit whose window changed) whose
+end is not this window's or the next's, a count whose window has ended. A count under another
+windowMs whose end is this window's or the next's counts until that end: it can deny, never
+admit more.
+
+Exact at the boundary, although Redis's expiry is in ms and lazy: Redis deems a key expired only
+once its ms clock is past PXAT, and in a script it judges expiry at a snapshot of its clock taken
+when the script starts, before TIME runs, so TIME >= snapshot. A count of the current window
+expires at end_ms > TIME >= snapshot, so Redis never drops it early. A key whose window has ended
+may still be there (the snapshot at end_ms itself, or TIME past end_ms), but its expiry is then
+the start of the current window, which is neither end it is compared with.
 
 Counts are whole: a fractional cost counts as its ceiling. Leasing is not offered for windows
 (options/resolve-limits.ts refuses it): `extra` is ignored and `granted` always 0.
@@ -25,24 +39,21 @@ settle(key, capacity, window_us, cost, count, end_us, write, extra, now_us)
 refund(key, capacity, window_us, tokens, now_us) -> remaining, reset_ms
   lowers the current window's count (not below 0)
 ]]
-local COUNT_SPAN = 1073741824 -- 2^30, above the largest capacity (options/defaults.ts)
-local TAG_SPAN = 8388608 -- 2^23: TAG_SPAN * COUNT_SPAN = 2^53, and a stale tag reads as the
--- current or the next window's once in 4 million
+local COUNT_MAX = 1073741824 -- 2^30, above the largest capacity (options/defaults.ts)
 
 local fixed_window = {}
 
 function fixed_window.check(key, capacity, window_us, cost, now_us)
-  local window = (now_us - now_us % window_us) / window_us
+  local end_us = now_us - now_us % window_us + window_us
   local count = 0
   local stored = tonumber(redis.call('GET', key))
-  if stored and stored < 0 then
-    local ahead = (math.floor(-stored / COUNT_SPAN) - window) % TAG_SPAN
-    if ahead <= 1 then -- this window, or the next; else an earlier one, ended
-      window = window + ahead
-      count = -stored % COUNT_SPAN
+  if stored and stored >= 1 and stored <= COUNT_MAX and stored % 1 == 0 then
+    local expires_us = redis.call('PEXPIRETIME', key) * 1000
+    if expires_us == end_us or expires_us == end_us + window_us then
+      end_us = expires_us
+      count = stored
     end
   end
-  local end_us = (window + 1) * window_us
   cost = math.ceil(cost)
   local retry_after_ms = 0
   if cost > capacity then
@@ -51,12 +62,6 @@ function fixed_window.check(key, capacity, window_us, cost, now_us)
     retry_after_ms = math.ceil((end_us - now_us) / 1000)
   end
   return retry_after_ms, count, end_us
-end
-
-local function store(key, window_us, count, end_us, now_us)
-  local tag = (end_us / window_us - 1) % TAG_SPAN
-  redis.call('SET', key, string.format('%d', -(tag * COUNT_SPAN + count)),
-    'PX', math.ceil((end_us - now_us) / 1000))
 end
 
 local function answer(capacity, count, end_us, now_us)
@@ -69,11 +74,10 @@ function fixed_window.settle(key, capacity, window_us, cost, count, end_us, writ
   cost = math.ceil(cost)
   if write and cost > 0 then
     if count > 0 then
-      -- the key holds this count, tagged, expiring at the window's end: DECRBY keeps both
-      -- (count + cost <= capacity < COUNT_SPAN, so the tag is untouched)
-      redis.call('DECRBY', key, cost)
+      -- the key holds this count and expires at its window's end: INCRBY keeps the expiry
+      redis.call('INCRBY', key, cost)
     else
-      store(key, window_us, count + cost, end_us, now_us)
+      redis.call('SET', key, cost, 'PXAT', string.format('%d', end_us / 1000))
     end
     count = count + cost
   end
@@ -84,12 +88,13 @@ end
 function fixed_window.refund(key, capacity, window_us, tokens, now_us)
   local _, count, end_us = fixed_window.check(key, capacity, window_us, 0, now_us)
   if count > 0 then
-    count = math.max(0, count - math.ceil(tokens))
-    if count == 0 then
+    local left = math.max(0, count - math.ceil(tokens))
+    if left == 0 then
       redis.call('DEL', key)
-    else
-      store(key, window_us, count, end_us, now_us)
+    elseif left ~= count then
+      redis.call('DECRBY', key, count - left) -- keeps the expiry
     end
+    count = left
   end
   return answer(capacity, count, end_us, now_us)
 end

@@ -10,7 +10,11 @@ import { readLua } from '../lua-command.js';
  *
  * The state is the count and the end of the window it belongs to; it applies until then (the
  * next window's count too, after the clock stepped back), after which the count is 0. The script
- * keeps the same as one integer tagged with its window.
+ * keeps the count as the key's value and the window's end as the key's expiry (PXAT), which does
+ * not say the window's length: there, a count kept under another windowMs whose end is also this
+ * window's or the next's counts until that end, where here it counts for nothing. So after a
+ * limit's window changed, the script may deny more than this code for up to two windows, never
+ * admit more.
  */
 interface FixedWindowState {
   /** When the window this count belongs to ends: aligned in a store, any instant in the deny cache. */

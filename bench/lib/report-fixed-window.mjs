@@ -70,10 +70,14 @@ function targetsTable({ ratio, stat, memory, concurrencies }) {
     "Library = `consume()` with `algorithm: 'fixed-window'`. Decisions/s ≥ 1.1× each same-semantics peer's, " +
       "Node CPU per decision ≤ 1.1× the fixed-window ceiling's, Redis bytes per identity ≤ the peers'. " +
       'Ratios are medians of per-repetition ratios (spread in brackets). In the mostly-denied rows the deny cache ' +
-      'answers repeated denials in the process; the rows "deny cache off" show the Redis path alone.',
+      'answers repeated denials in the process; the rows "deny cache off" show the Redis path alone. ' +
+      'The last column is no target but its bound: the ceiling\'s own decisions/s over each peer\'s in the ' +
+      'same repetitions, i.e. what a client doing the least a fixed window can do, with the same one ' +
+      'EVALSHA through the same ioredis, reaches. Where it is below 1.1, no library that asks Redis on ' +
+      'every decision can meet the decisions/s target.',
     '',
-    '| profile | keys | C | library decisions/s | × RateLimiterRedis (≥ 1.1) | × @nest-lab (≥ 1.1) | Node CPU µs, library / ceiling | Node CPU × ceiling (≤ 1.1) |',
-    '|---|---:|---:|---:|---|---|---:|---|',
+    '| profile | keys | C | library decisions/s | × RateLimiterRedis (≥ 1.1) | × @nest-lab (≥ 1.1) | Node CPU µs, library / ceiling | Node CPU × ceiling (≤ 1.1) | ceiling × RateLimiterRedis / × @nest-lab |',
+    '|---|---:|---:|---:|---|---|---:|---|---|',
   ];
   const met = { peers: 0, cpu: 0, cells: 0 };
   for (const mode of ['allowed', 'denied']) {
@@ -88,6 +92,7 @@ function targetsTable({ ratio, stat, memory, concurrencies }) {
             return r ? `${withSpread(r)} ${verdict(r.median >= 1.1)}` : '–';
           });
           const cpu = ratio(mode, keys, c, id, CEILING, 'nodeCpuUs');
+          const bound = PEERS.map(({ id: peer }) => withSpread(ratio(mode, keys, c, CEILING, peer)));
           if (id === LIBRARY) {
             met.cells++;
             met.cpu += cpu && cpu.median <= 1.1 ? 1 : 0;
@@ -95,7 +100,7 @@ function targetsTable({ ratio, stat, memory, concurrencies }) {
           out.push(
             `| mostly-${mode}${id === LIBRARY ? '' : ', deny cache off'} | ${int(keys)} | ${c} | ${int(perSecond)} | ` +
               `${peerCells.join(' | ')} | ${fmt(stat(mode, keys, c, id, 'nodeCpuUs'), 1)} / ${fmt(stat(mode, keys, c, CEILING, 'nodeCpuUs'), 1)} | ` +
-              `${cpu ? `${withSpread(cpu)} ${verdict(cpu.median <= 1.1)}` : '–'} |`,
+              `${cpu ? `${withSpread(cpu)} ${verdict(cpu.median <= 1.1)}` : '–'} | ${bound.join(' / ')} |`,
           );
         }
       }

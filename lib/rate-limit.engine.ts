@@ -68,26 +68,14 @@ export class RateLimitEngine implements OnModuleInit, OnModuleDestroy {
   /**
    * The decision over `query`'s buckets; `names[i]` names the limit of `query.requests[i]`.
    * Requests in shadow mode never deny; mixed with enforced ones, they are taken after them.
-   * With `report`, the decision is also observed (as `observe` does) before it resolves, in the
-   * same reaction that builds it.
    */
-  decide(
-    names: readonly string[],
-    query: TakeQuery,
-    report?: Omit<DecisionObservation, 'decision'>,
-  ): Promise<RateLimitDecision> {
+  decide(names: readonly string[], query: TakeQuery): Promise<RateLimitDecision> {
     const shadow = shadowFlags(query.requests);
     const take =
       shadow === undefined || shadow.every(Boolean)
         ? this.pipeline.take(query)
         : takeWithShadow(this.pipeline, query, shadow);
-    return take.then((result) => {
-      const decision = buildDecision(names, result, shadow);
-      if (report !== undefined && this.observer.wants(decision)) {
-        this.observer.observe({ ...report, decision });
-      }
-      return decision;
-    });
+    return take.then((result) => buildDecision(names, result, shadow));
   }
 
   /**

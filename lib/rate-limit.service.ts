@@ -183,19 +183,17 @@ export class RateLimitService {
       checkCost(cost, method);
       const costs = plan.limits.map(({ limit }) => cost ?? fixedCost(limit));
       const identities = plan.limits.map(() => identity);
-      const query = {
+      const decided = this.engine.decide(plan.names, {
         requests: bucketRequests(plan, identities, costs),
         mode: method,
         failureStrategy: plan.failureStrategy,
-      };
+      });
       // A peek admits nothing: only consumes are decisions for metrics and events.
-      return method === 'peek'
-        ? this.engine.decide(plan.names, query)
-        : this.engine.decide(plan.names, query, {
-            scope: SERVICE_SCOPE,
-            limits: plan.limits,
-            identities,
-          });
+      if (method === 'peek') return decided;
+      return decided.then((decision) => {
+        this.engine.observe({ scope: SERVICE_SCOPE, limits: plan.limits, identities, decision });
+        return decision;
+      });
     } catch (error) {
       return Promise.reject(error instanceof Error ? error : new Error(String(error)));
     }

@@ -15,7 +15,7 @@ export const BUCKET_LUA = [
 ].join('\n');
 
 /** What the script does with the buckets: see bucket-script.lua. */
-export type ScriptMode = 'peek' | 'consume' | 'lease' | 'refund';
+type ScriptMode = 'peek' | 'consume' | 'lease' | 'refund';
 
 const MODE_ARG: Readonly<Record<ScriptMode, string>> = {
   peek: '0',
@@ -41,22 +41,6 @@ export function runBucketScript(
   mode: ScriptMode,
   blockPrefix?: string,
 ): Promise<BucketResult[]> {
-  return sendBucketScript(client, requests, mode, blockPrefix).then((reply) =>
-    decodeBucketReply(reply, requests, mode, blockPrefix),
-  );
-}
-
-/**
- * runBucketScript in two halves, for a caller that decodes the reply inside a reaction of its
- * own (the Redis store's deadline): one promise less per decision. Give both halves the same
- * arguments.
- */
-export function sendBucketScript(
-  client: Redis | Cluster,
-  requests: readonly BucketRequest[],
-  mode: ScriptMode,
-  blockPrefix?: string,
-): Promise<unknown> {
   const leasing = mode === 'lease';
   const blocks = blockPrefix !== undefined && mode !== 'refund';
   const args: (string | number)[] = [];
@@ -67,21 +51,8 @@ export function sendBucketScript(
     args.push(rule.algorithm.code, rule.capacity, rule.algorithm.scriptParam(rule), cost);
     if (leasing) args.push(extra ?? 0);
   }
-  return callLua(client, BUCKET_COMMAND, blocks ? 2 * requests.length : requests.length, args);
-}
-
-/** The reply of sendBucketScript as results, or a TypeError naming the command. */
-export function decodeBucketReply(
-  reply: unknown,
-  requests: readonly BucketRequest[],
-  mode: ScriptMode,
-  blockPrefix?: string,
-): BucketResult[] {
-  return decodeReply(
-    reply,
-    requests,
-    mode === 'lease',
-    blockPrefix !== undefined && mode !== 'refund',
+  return callLua(client, BUCKET_COMMAND, blocks ? 2 * requests.length : requests.length, args).then(
+    (reply: unknown) => decodeReply(reply, requests, leasing, blocks),
   );
 }
 

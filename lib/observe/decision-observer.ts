@@ -73,11 +73,6 @@ export class DecisionObserver implements StoreCallRecorder {
     }
   }
 
-  /** Whether observing `decision` would do anything: lets a caller skip building the observation. */
-  wants(decision: RateLimitDecision): boolean {
-    return this.metrics !== undefined || this.subject.observed || decision.shadow === true;
-  }
-
   observe(observation: DecisionObservation): void {
     const { decision } = observation;
     const shadow = decision.shadow === true;

@@ -29,31 +29,15 @@ export class DeadlineQueue {
     this.tickMs = Math.max(1, Math.min(5, Math.floor(timeoutMs / 10)));
   }
 
-  /**
-   * Settles like `work` (a failure through `asError`), or rejects with onTimeout() once the
-   * timeout has passed. With `map`, resolves with map(value) instead, mapped inside the race's
-   * own reaction (a throw rejects through `asError`): a caller that needs the value transformed
-   * saves a promise and a microtask per call.
-   */
-  race<T>(work: Promise<T>): Promise<T>;
-  race<T, R>(work: Promise<T>, map: (value: T) => R): Promise<R>;
-  race<T, R>(work: Promise<T>, map?: (value: T) => R): Promise<T | R> {
-    return new Promise<T | R>((resolve, reject) => {
+  /** Settles like `work` (a failure through `asError`), or rejects with onTimeout() once the timeout has passed. */
+  race<T>(work: Promise<T>): Promise<T> {
+    return new Promise<T>((resolve, reject) => {
       const entry: Pending = { deadlineMs: performance.now() + this.timeoutMs, reject };
       this.pending.add(entry);
       this.ticker ??= setInterval(() => this.expire(), this.tickMs);
       work.then(
         (value) => {
-          if (!this.pending.delete(entry)) return;
-          if (map === undefined) {
-            resolve(value);
-            return;
-          }
-          try {
-            resolve(map(value));
-          } catch (error) {
-            reject(this.asError(error));
-          }
+          if (this.pending.delete(entry)) resolve(value);
         },
         (error: unknown) => {
           if (this.pending.delete(entry)) reject(this.asError(error));

@@ -1,11 +1,6 @@
 import type { Cluster, Redis } from 'ioredis';
 import type { BucketRequest, BucketResult } from '../algorithms/algorithm.interface.js';
-import {
-  decodeBucketReply,
-  defineBucketScript,
-  runBucketScript,
-  sendBucketScript,
-} from '../algorithms/bucket-script.js';
+import { defineBucketScript, runBucketScript } from '../algorithms/bucket-script.js';
 import { RateLimitStoreError } from '../errors/rate-limit-store.error.js';
 import { groupBySlot, identityKeyPattern } from '../keys/bucket-key.js';
 import { DEFAULT_MODULE_OPTIONS } from '../options/defaults.js';
@@ -46,23 +41,15 @@ export class RedisRateLimitStore implements RateLimitStore {
 
   take({ requests, mode, blockPrefix }: TakeQuery): Promise<Take> {
     const slots = isCluster(this.client) ? groupBySlot(requests) : undefined;
-    const takeOf = (results: BucketResult[]): Take => ({
+    return this.bounded(() =>
+      slots !== undefined && slots.length > 1
+        ? takeAcrossSlots(this.client as Cluster, slots, requests, mode !== 'peek', blockPrefix)
+        : runBucketScript(this.client, requests, mode, blockPrefix),
+    ).then((results) => ({
       results,
       // A block's denial is not the buckets' state: the deny cache must not learn from it.
       source: blockPrefix !== undefined && results.some(isBlocked) ? 'block' : 'redis',
-    });
-    if (slots !== undefined && slots.length > 1) {
-      return this.bounded(
-        () =>
-          takeAcrossSlots(this.client as Cluster, slots, requests, mode !== 'peek', blockPrefix),
-        takeOf,
-      );
-    }
-    // The usual case: the reply is decoded inside the deadline's reaction, not in one of its own.
-    return this.bounded(
-      () => sendBucketScript(this.client, requests, mode, blockPrefix),
-      (reply) => takeOf(decodeBucketReply(reply, requests, mode, blockPrefix)),
-    );
+    }));
   }
 
   async refund(requests: readonly BucketRequest[]): Promise<void> {
@@ -137,14 +124,11 @@ export class RedisRateLimitStore implements RateLimitStore {
    * Sends the work only when the client is connected (a user's client may queue offline, and a
    * queued script would charge a request already answered), waits `timeoutMs` at most, and turns
    * every failure into a RateLimitStoreError. Also for the module's other calls on this client
-   * (blocks, the instance registry). `map`, when given, transforms the reply inside the
-   * deadline's reaction (a throw fails the call like any error).
+   * (blocks, the instance registry).
    *
    * @internal
    */
-  bounded<T>(send: () => Promise<T>): Promise<T>;
-  bounded<T, R>(send: () => Promise<T>, map: (value: T) => R): Promise<R>;
-  bounded<T, R>(send: () => Promise<T>, map?: (value: T) => R): Promise<T | R> {
+  bounded<T>(send: () => Promise<T>): Promise<T> {
     const status = this.client.status;
     if (status !== 'ready') {
       return Promise.reject(
@@ -157,7 +141,7 @@ export class RedisRateLimitStore implements RateLimitStore {
     } catch (error) {
       return Promise.reject(asStoreError(error));
     }
-    return map === undefined ? this.deadlines.race(work) : this.deadlines.race(work, map);
+    return this.deadlines.race(work);
   }
 }
 

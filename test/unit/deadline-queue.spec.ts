@@ -20,27 +20,6 @@ describe('DeadlineQueue', () => {
     await expect(queue.race(Promise.reject('text'))).rejects.toEqual(new Error('text'));
   });
 
-  it('maps a value inside the race, and fails through asError when the map throws', async () => {
-    const asError = (error: unknown) => new Error(`mapped: ${String(error)}`);
-    const queue = new DeadlineQueue(1_000, () => new TimeoutError(), asError);
-    await expect(queue.race(Promise.resolve(2), (value) => value * 21)).resolves.toBe(42);
-    const map = (): number => {
-      throw new TypeError('bad reply');
-    };
-    await expect(queue.race(Promise.resolve(2), map)).rejects.toEqual(
-      new Error('mapped: TypeError: bad reply'),
-    );
-    // a map is not asked for a failed or late call
-    const unused = jest.fn((value: number) => value);
-    await expect(queue.race(Promise.reject(new Error('boom')), unused)).rejects.toEqual(
-      new Error('mapped: Error: boom'),
-    );
-    const late = new DeadlineQueue(10, () => new TimeoutError());
-    await expect(late.race(sleep(40).then(() => 1), unused)).rejects.toBeInstanceOf(TimeoutError);
-    await sleep(50);
-    expect(unused).not.toHaveBeenCalled();
-  });
-
   it('rejects with onTimeout() when the work never settles', async () => {
     const queue = new DeadlineQueue(20, () => new TimeoutError('late'));
     await expect(queue.race(never())).rejects.toBeInstanceOf(TimeoutError);

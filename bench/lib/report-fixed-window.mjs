@@ -71,7 +71,7 @@ function targetsTable({ ratio, stat, memory, concurrencies }) {
       "Node CPU per decision ≤ 1.1× the fixed-window ceiling's, Redis bytes per identity ≤ the peers'. " +
       'Ratios are medians of per-repetition ratios (spread in brackets). In the mostly-denied rows the deny cache ' +
       'answers repeated denials in the process; the rows "deny cache off" show the Redis path alone. ' +
-      'The last column is no target but its bound: the ceiling\'s own decisions/s over each peer\'s in the ' +
+      "The last column is no target but its bound: the ceiling's own decisions/s over each peer's in the " +
       'same repetitions, i.e. what a client doing the least a fixed window can do, with the same one ' +
       'EVALSHA through the same ioredis, reaches. Where it is below 1.1, no library that asks Redis on ' +
       'every decision can meet the decisions/s target.',
@@ -92,7 +92,9 @@ function targetsTable({ ratio, stat, memory, concurrencies }) {
             return r ? `${withSpread(r)} ${verdict(r.median >= 1.1)}` : '–';
           });
           const cpu = ratio(mode, keys, c, id, CEILING, 'nodeCpuUs');
-          const bound = PEERS.map(({ id: peer }) => withSpread(ratio(mode, keys, c, CEILING, peer)));
+          const bound = PEERS.map(({ id: peer }) =>
+            withSpread(ratio(mode, keys, c, CEILING, peer)),
+          );
           if (id === LIBRARY) {
             met.cells++;
             met.cpu += cpu && cpu.median <= 1.1 ? 1 : 0;

@@ -29,11 +29,17 @@ export function defineBucketScript(client: Redis | Cluster): void {
   defineLuaCommand(client, BUCKET_COMMAND, BUCKET_LUA);
 }
 
+/** One decision's question to the script. */
+export interface ScriptCall {
+  readonly requests: readonly BucketRequest[];
+  readonly mode: ScriptMode;
+  /** Set to read each bucket's block (keys/bucket-key.ts) under this prefix; not for a refund. */
+  readonly blockPrefix?: string | undefined;
+}
+
 /**
- * Runs the script over buckets that share a Cluster slot: the only code that knows its argument
- * order and reply layout. The reply is checked and decoded here, once, into one result per
- * request, in the requests' order. With a `blockPrefix`, each bucket's block (keys/bucket-key.ts)
- * is read in the same call (not for a refund).
+ * Runs the script over buckets that share a Cluster slot, for one decision. Rejects with the
+ * error Redis raised, as for a failed call.
  */
 export function runBucketScript(
   client: Redis | Cluster,
@@ -41,19 +47,73 @@ export function runBucketScript(
   mode: ScriptMode,
   blockPrefix?: string,
 ): Promise<BucketResult[]> {
-  const leasing = mode === 'lease';
-  const blocks = blockPrefix !== undefined && mode !== 'refund';
-  const args: (string | number)[] = [];
-  for (const request of requests) args.push(request.key);
-  if (blocks) for (const { key } of requests) args.push(blockKey(blockPrefix, identityOf(key)));
-  args.push(MODE_ARG[mode]);
-  for (const { rule, cost, extra } of requests) {
-    args.push(rule.algorithm.code, rule.capacity, rule.algorithm.scriptParam(rule), cost);
-    if (leasing) args.push(extra ?? 0);
+  return runBucketScripts(client, [{ requests, mode, blockPrefix }]).then(([answer]) => {
+    if (answer instanceof Error) throw answer;
+    return answer ?? [];
+  });
+}
+
+/**
+ * Runs the script once for several decisions whose keys share a Cluster slot, judged one after
+ * another at one instant: the only code that knows its argument order and reply layout. Answers
+ * one entry per call, in order: its results (one per request, in the requests' order), or the
+ * Error that judging it raised in Redis, which fails that decision alone. Rejects when the call
+ * itself fails (connection, timeout, a reply of the wrong shape).
+ */
+export function runBucketScripts(
+  client: Redis | Cluster,
+  calls: readonly ScriptCall[],
+): Promise<(BucketResult[] | Error)[]> {
+  const keys: (string | number)[] = [];
+  const args: (string | number)[] = [calls.length];
+  for (const { requests, mode, blockPrefix } of calls) {
+    const leasing = mode === 'lease';
+    const blocks = blockPrefix !== undefined && mode !== 'refund';
+    for (const request of requests) keys.push(request.key);
+    if (blocks) for (const { key } of requests) keys.push(blockKey(blockPrefix, identityOf(key)));
+    args.push(blocks ? 2 * requests.length : requests.length);
+    args.push(1 + requests.length * (leasing ? 5 : 4), MODE_ARG[mode]);
+    for (const { rule, cost, extra } of requests) {
+      args.push(rule.algorithm.code, rule.capacity, rule.algorithm.scriptParam(rule), cost);
+      if (leasing) args.push(extra ?? 0);
+    }
   }
-  return callLua(client, BUCKET_COMMAND, blocks ? 2 * requests.length : requests.length, args).then(
-    (reply: unknown) => decodeReply(reply, requests, leasing, blocks),
+  const keyCount = keys.length;
+  for (const arg of args) keys.push(arg);
+  return callLua(client, BUCKET_COMMAND, keyCount, keys).then((reply: unknown) =>
+    decodeBatch(reply, calls),
   );
+}
+
+/** The reply of a batch, split per decision; a TypeError naming the command if it is malformed. */
+function decodeBatch(reply: unknown, calls: readonly ScriptCall[]): (BucketResult[] | Error)[] {
+  const malformed = (): TypeError =>
+    new TypeError(
+      `${BUCKET_COMMAND} replied ${JSON.stringify(reply)}; expected answers to ${calls.length} decisions`,
+    );
+  if (!Array.isArray(reply)) throw malformed();
+  const answers: (BucketResult[] | Error)[] = [];
+  let at = 0;
+  for (const { requests, mode, blockPrefix } of calls) {
+    const length: unknown = reply[at];
+    if (length === -1) {
+      answers.push(new Error(`${BUCKET_COMMAND}: ${String(reply[at + 1])}`));
+      at += 2;
+      continue;
+    }
+    if (typeof length !== 'number' || !Number.isInteger(length) || length < 0) throw malformed();
+    answers.push(
+      decodeReply(
+        reply.slice(at + 1, at + 1 + length),
+        requests,
+        mode === 'lease',
+        blockPrefix !== undefined && mode !== 'refund',
+      ),
+    );
+    at += 1 + length;
+  }
+  if (at !== reply.length) throw malformed();
+  return answers;
 }
 
 /** The script's reply as results, or a TypeError naming the command. */

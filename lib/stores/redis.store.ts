@@ -6,6 +6,7 @@ import { groupBySlot, identityKeyPattern } from '../keys/bucket-key.js';
 import { DEFAULT_MODULE_OPTIONS } from '../options/defaults.js';
 import type { Take, TakeQuery } from '../pipeline/decision-layer.interface.js';
 import { takeAcrossSlots } from './cluster-take.js';
+import { TakeBatch } from './take-batch.js';
 import { DeadlineQueue } from './deadline-queue.js';
 import { isCluster } from './redis-client.js';
 import type { RateLimitStore } from './rate-limit-store.interface.js';
@@ -23,6 +24,8 @@ const REFUND_BATCH = 256;
 export class RedisRateLimitStore implements RateLimitStore {
   readonly description: string;
   private readonly deadlines: DeadlineQueue;
+  /** The takes of one event-loop turn, sent as one script call. */
+  private readonly batch: TakeBatch;
 
   constructor(
     readonly client: Redis | Cluster,
@@ -37,6 +40,7 @@ export class RedisRateLimitStore implements RateLimitStore {
       asStoreError,
     );
     defineBucketScript(client);
+    this.batch = new TakeBatch(client, () => this.unavailable());
   }
 
   take({ requests, mode, blockPrefix }: TakeQuery): Promise<Take> {
@@ -44,7 +48,7 @@ export class RedisRateLimitStore implements RateLimitStore {
     return this.bounded(() =>
       slots !== undefined && slots.length > 1
         ? takeAcrossSlots(this.client as Cluster, slots, requests, mode !== 'peek', blockPrefix)
-        : runBucketScript(this.client, requests, mode, blockPrefix),
+        : this.batch.take({ requests, mode, blockPrefix }),
     ).then((results) => ({
       results,
       // A block's denial is not the buckets' state: the deny cache must not learn from it.
@@ -129,12 +133,8 @@ export class RedisRateLimitStore implements RateLimitStore {
    * @internal
    */
   bounded<T>(send: () => Promise<T>): Promise<T> {
-    const status = this.client.status;
-    if (status !== 'ready') {
-      return Promise.reject(
-        new RateLimitStoreError('unavailable', `Redis is not connected (status: ${status})`),
-      );
-    }
+    const unavailable = this.unavailable();
+    if (unavailable !== undefined) return Promise.reject(unavailable);
     let work: Promise<T>;
     try {
       work = send();
@@ -142,6 +142,14 @@ export class RedisRateLimitStore implements RateLimitStore {
       return Promise.reject(asStoreError(error));
     }
     return this.deadlines.race(work);
+  }
+
+  /** Why the client cannot be asked now (not connected), or undefined when it can. */
+  private unavailable(): RateLimitStoreError | undefined {
+    const status = this.client.status;
+    return status === 'ready'
+      ? undefined
+      : new RateLimitStoreError('unavailable', `Redis is not connected (status: ${status})`);
   }
 }
 

@@ -236,6 +236,37 @@ describe('Redis Cluster (3 masters on loopback)', () => {
     expect(keys.map((found) => found.length).sort()).toEqual([0, 0, 3]);
   });
 
+  it("the decisions of one turn share a call per identity's slot, each identity judged exactly", async () => {
+    const limit: LimitOptions = { capacity: 3, refill: '3/h' };
+    const identities = Array.from({ length: 30 }, (_, i) => `turn-${i}`);
+    await service.peek('warm-up', limit);
+    const scriptCalls = async (): Promise<number> => {
+      let calls = 0;
+      for (const master of client.nodes('master')) {
+        const stats = await master.info('commandstats');
+        for (const match of stats.matchAll(/^cmdstat_(?:evalsha|eval):calls=(\d+)/gm)) {
+          calls += Number(match[1]);
+        }
+      }
+      return calls;
+    };
+    // the script is loaded on every master (evenly spread identities reach all three)
+    await Promise.all(identities.map((identity) => service.peek(identity, limit)));
+    const before = await scriptCalls();
+    const decisions = await Promise.all(
+      identities.flatMap((identity) =>
+        Array.from({ length: 5 }, () => service.consume(identity, limit)),
+      ),
+    );
+    // 5 decisions of each identity in one call on its master: 30 calls for 150 decisions
+    expect(await scriptCalls()).toBe(before + identities.length);
+    identities.forEach((_, i) => {
+      const own = decisions.slice(5 * i, 5 * i + 5);
+      expect(own.map((decision) => decision.allowed)).toEqual([true, true, true, false, false]);
+      expect(own.map((decision) => decision.remaining)).toEqual([2, 1, 0, 0, 0]);
+    });
+  });
+
   // Last: it moves a slot, which the tests above do not expect.
   it('a slot migrating to another master during traffic: every decision is made, none twice', async () => {
     const bucket = key('migrating');

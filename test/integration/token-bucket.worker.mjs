@@ -18,8 +18,9 @@ process.send({ type: 'ready' });
 process.once('message', async () => {
   const replies = await Promise.all(
     Array.from({ length: Number(count) }, () =>
-      client.nrrlBuckets(1, key, '1', TOKEN_BUCKET, capacity, usPerToken, 1).then(
-        (reply) => (reply[2] === 0 ? 'allowed' : 'denied'),
+      // One decision (1) of one key (1) and five arguments (5): consume ('1') one token.
+      client.nrrlBuckets(1, key, 1, 1, 5, '1', TOKEN_BUCKET, capacity, usPerToken, 1).then(
+        (reply) => (reply[3] === 0 ? 'allowed' : 'denied'),
         () => 'error',
       ),
     ),

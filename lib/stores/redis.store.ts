@@ -15,9 +15,10 @@ import type { RateLimitStore } from './rate-limit-store.interface.js';
 const REFUND_BATCH = 256;
 
 /**
- * Buckets in Redis or Redis Cluster, judged by one Lua script per decision. Every call, resets
- * included, is bounded by `timeoutMs` (plus one tick of the deadline queue), and a client that
- * is not connected is not asked at all: nothing queues offline to be replayed late.
+ * Buckets in Redis or Redis Cluster, judged by a Lua script; the decisions of one event-loop
+ * turn share a call (TakeBatch). Every call, resets included, is bounded by `timeoutMs` (plus one
+ * tick of the deadline queue), and a client that is not connected is not asked at all: nothing
+ * queues offline to be replayed late.
  *
  * @publicApi
  */

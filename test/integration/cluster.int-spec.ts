@@ -55,6 +55,17 @@ describe('Redis Cluster (3 masters on loopback)', () => {
   afterEach(() => engine.onModuleDestroy());
 
   const key = (name: string, identity = 'id') => `${prefix}${name}:{${identity}}`;
+  /** Script calls (EVALSHA and EVAL) the masters have run so far. */
+  const scriptCalls = async (): Promise<number> => {
+    let calls = 0;
+    for (const master of client.nodes('master')) {
+      const stats = await master.info('commandstats');
+      for (const match of stats.matchAll(/^cmdstat_(?:evalsha|eval):calls=(\d+)/gm)) {
+        calls += Number(match[1]);
+      }
+    }
+    return calls;
+  };
 
   it('the module creates a Cluster client from the nodes and reaches ready', () => {
     expect(store.description).toBe('redis-cluster');
@@ -209,16 +220,6 @@ describe('Redis Cluster (3 masters on loopback)', () => {
       { name: 'hourly', algorithm: 'fixed-window', capacity: 2, windowMs: 3_600_000 },
       { name: 'smooth', algorithm: 'sliding-window', capacity: 4, windowMs: 3_600_000 },
     ];
-    const scriptCalls = async (): Promise<number> => {
-      let calls = 0;
-      for (const master of client.nodes('master')) {
-        const stats = await master.info('commandstats');
-        for (const match of stats.matchAll(/^cmdstat_(?:evalsha|eval):calls=(\d+)/gm)) {
-          calls += Number(match[1]);
-        }
-      }
-      return calls;
-    };
     await service.peek('mixed', limits); // the script is loaded on that master
     const before = await scriptCalls();
     const decisions = [
@@ -240,16 +241,6 @@ describe('Redis Cluster (3 masters on loopback)', () => {
     const limit: LimitOptions = { capacity: 3, refill: '3/h' };
     const identities = Array.from({ length: 30 }, (_, i) => `turn-${i}`);
     await service.peek('warm-up', limit);
-    const scriptCalls = async (): Promise<number> => {
-      let calls = 0;
-      for (const master of client.nodes('master')) {
-        const stats = await master.info('commandstats');
-        for (const match of stats.matchAll(/^cmdstat_(?:evalsha|eval):calls=(\d+)/gm)) {
-          calls += Number(match[1]);
-        }
-      }
-      return calls;
-    };
     // the script is loaded on every master (evenly spread identities reach all three)
     await Promise.all(identities.map((identity) => service.peek(identity, limit)));
     const before = await scriptCalls();

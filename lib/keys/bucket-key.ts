@@ -73,10 +73,16 @@ function hashTag(key: string): string {
 }
 
 /** Items grouped by their key's hash tag, groups in order of first appearance. */
-export function groupBySlot<T extends { readonly key: string }>(items: readonly T[]): T[][] {
+export function groupBySlot<T extends { readonly key: string }>(items: readonly T[]): T[][];
+/** Items grouped by the hash tag of `keyOf(item)`, groups in order of first appearance. */
+export function groupBySlot<T>(items: readonly T[], keyOf: (item: T) => string): T[][];
+export function groupBySlot<T>(
+  items: readonly T[],
+  keyOf: (item: T) => string = (item) => (item as { readonly key: string }).key,
+): T[][] {
   const groups = new Map<string, T[]>();
   for (const item of items) {
-    const tag = hashTag(item.key);
+    const tag = hashTag(keyOf(item));
     const group = groups.get(tag);
     if (group === undefined) groups.set(tag, [item]);
     else group.push(item);

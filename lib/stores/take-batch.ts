@@ -4,7 +4,7 @@ import { setImmediate } from 'node:timers';
 import type { Cluster, Redis } from 'ioredis';
 import type { BucketResult } from '../algorithms/algorithm.interface.js';
 import { runBucketScripts, type ScriptCall } from '../algorithms/bucket-script.js';
-import { identityOf } from '../keys/bucket-key.js';
+import { groupBySlot } from '../keys/bucket-key.js';
 import { isCluster } from './redis-client.js';
 
 /**
@@ -88,13 +88,5 @@ export class TakeBatch {
 
 /** Standalone: one group. Cluster: a group per hash tag (each call's keys share its first key's). */
 function bySlot(queue: Queued[], cluster: boolean): Queued[][] {
-  if (!cluster) return [queue];
-  const groups = new Map<string, Queued[]>();
-  for (const queued of queue) {
-    const tag = identityOf(queued.call.requests[0]?.key ?? '');
-    const group = groups.get(tag);
-    if (group === undefined) groups.set(tag, [queued]);
-    else group.push(queued);
-  }
-  return [...groups.values()];
+  return cluster ? groupBySlot(queue, (queued) => queued.call.requests[0]?.key ?? '') : [queue];
 }

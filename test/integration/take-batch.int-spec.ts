@@ -7,7 +7,7 @@ import { fixedWindow } from '../../lib/algorithms/fixed-window/fixed-window.js';
 import { tokenBucket } from '../../lib/algorithms/token-bucket/token-bucket.js';
 import type { Take } from '../../lib/pipeline/decision-layer.interface.js';
 import { MAX_DECISIONS_PER_CALL } from '../../lib/stores/take-batch.js';
-import { type RedisServerProcess, startRedisServer } from '../support/redis-process.mjs';
+import { useRedisServices } from '../support/redis-services.js';
 
 const HOUR_US = 3_600_000_000;
 
@@ -18,20 +18,13 @@ const HOUR_US = 3_600_000_000;
  * server's command counts and fills its memory.
  */
 describe('RedisRateLimitStore: the decisions of one turn share script calls', () => {
-  let server: RedisServerProcess;
+  const redis = useRedisServices();
   let admin: Redis;
   let store: RedisRateLimitStore;
 
-  beforeAll(async () => {
-    server = await startRedisServer({ args: ['--maxmemory-policy', 'noeviction'] });
-    admin = new Redis(server.url);
-  });
-  afterAll(async () => {
-    admin.disconnect();
-    await server.stop();
-  });
   beforeEach(async () => {
-    store = new RedisRateLimitStore(new Redis(server.url), true, 5_000);
+    admin = redis.admin();
+    store = new RedisRateLimitStore(new Redis(redis.url()), true, 5_000);
     await store.waitUntilReady();
   });
   afterEach(() => store.close());
@@ -44,23 +37,15 @@ describe('RedisRateLimitStore: the decisions of one turn share script calls', ()
   });
   const consume = (requests: readonly BucketRequest[]): Promise<Take> =>
     store.take({ requests, mode: 'consume', failureStrategy: 'open' });
-  const scriptCalls = async (): Promise<number> => {
-    const info = await admin.info('commandstats');
-    let calls = 0;
-    for (const match of info.matchAll(/^cmdstat_(?:evalsha|eval):calls=(\d+)/gm)) {
-      calls += Number(match[1]);
-    }
-    return calls;
-  };
 
   it('100 decisions taken in one turn on a bucket of 30: 30 pass, in the order taken, in ceil(100 / max) calls', async () => {
     const shared = key('order');
     await consume([bucket(key('warm-up'), 1)]); // the script is loaded: EVALSHA from here on
-    const before = await scriptCalls();
+    const before = await redis.scriptCalls();
     const takes = await Promise.all(
       Array.from({ length: 100 }, () => consume([bucket(shared, 30)])),
     );
-    expect(await scriptCalls()).toBe(before + Math.ceil(100 / MAX_DECISIONS_PER_CALL));
+    expect(await redis.scriptCalls()).toBe(before + Math.ceil(100 / MAX_DECISIONS_PER_CALL));
     const remaining = takes.map(({ results }) => results[0]!.remaining);
     expect(remaining).toEqual([
       ...Array.from({ length: 30 }, (_, i) => 29 - i),
@@ -99,13 +84,13 @@ describe('RedisRateLimitStore: the decisions of one turn share script calls', ()
     const [good, clash, other] = [key('good'), key('clash'), key('other')];
     await admin.hset(clash, 'field', 'value');
     await consume([bucket(key('warm-up'), 1)]);
-    const before = await scriptCalls();
+    const before = await redis.scriptCalls();
     const [first, failed, last] = await Promise.allSettled([
       consume([bucket(good, 3)]),
       consume([bucket(clash, 3)]),
       consume([bucket(other, 3)]),
     ]);
-    expect(await scriptCalls()).toBe(before + 1);
+    expect(await redis.scriptCalls()).toBe(before + 1);
     expect(first.status === 'fulfilled' && first.value.results[0]!.remaining).toBe(2);
     expect(last.status === 'fulfilled' && last.value.results[0]!.remaining).toBe(2);
     expect(failed.status).toBe('rejected');

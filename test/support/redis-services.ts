@@ -10,6 +10,10 @@ export interface RedisServices {
   readonly service: (options?: RateLimitModuleOptions) => Promise<RateLimitService>;
   /** Script calls (EVALSHA + EVAL) Redis has counted so far: round trips of the limiter. */
   readonly scriptCalls: () => Promise<number>;
+  /** This suite's redis-server, for a store or client of the test's own. */
+  readonly url: () => string;
+  /** A client on it for the test's own commands (closed after the suite). */
+  readonly admin: () => Redis;
 }
 
 /** One redis-server per describe block, and RateLimitModules on it; registers the jest hooks. */
@@ -32,6 +36,8 @@ export function useRedisServices(): RedisServices {
   return {
     module,
     service: async (options) => (await module(options)).get(RateLimitService),
+    url: () => server.url,
+    admin: () => admin,
     scriptCalls: async () => {
       const stats = await admin.info('commandstats');
       let calls = 0;

@@ -26,7 +26,9 @@ import type { RateLimitStore } from './stores/rate-limit-store.interface.js';
 
 /**
  * Owns the decision pipeline (pipeline/build-pipeline.ts) and turns its takes into decisions.
- * Never rejects a decision: the pipeline's failure strategy layer answers when the store fails.
+ * Never rejects a decision for a store failure: the pipeline's failure strategy layer answers
+ * then. It rejects with RateLimitConfigError when the store cannot judge a limit at all (an
+ * algorithm that needs a newer Redis).
  */
 @Injectable()
 export class RateLimitEngine implements OnModuleInit, OnModuleDestroy {

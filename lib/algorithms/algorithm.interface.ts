@@ -101,6 +101,11 @@ export interface Algorithm<
   readonly code: number;
   /** Its Lua functions, concatenated into the bucket script. */
   readonly lua: string;
+  /**
+   * The oldest Redis its Lua runs on, when it needs a newer one than the other algorithms: on an
+   * older server its decisions fail with a RateLimitConfigError saying so.
+   */
+  readonly minRedisVersion?: string;
   /** The one rule parameter the script receives beside capacity. */
   scriptParam(rule: Rule): number;
   /** Judges `cost` against a bucket's state (undefined: no key, a full bucket) at `nowUs`. */

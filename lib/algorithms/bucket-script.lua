@@ -37,7 +37,8 @@ then per bucket, S arguments (S, the stride, is 4; 5 when leasing), so N = (A - 
   extra          when leasing: extra tokens wanted
 
 Reply: per decision, its length L, then L integers; or -1 then the error's text when judging it
-met a key of another type (WRONGTYPE): that decision fails alone, the others of the batch stand.
+met a key of another type (WRONGTYPE) or a command this Redis lacks ("Unknown Redis command"):
+that decision fails alone, the others of the batch stand.
 Any other error fails the whole call with that error.
 Per bucket, R integers (R is 3; 4 when leasing; one more when block keys were given):
   remaining       whole tokens left after this decision
@@ -121,6 +122,9 @@ local function judge(k, key_count, a, arg_count, now_us)
   return reply
 end
 
+-- How Redis (6 and 7) words a script's call of a command it does not have.
+local UNKNOWN_COMMAND = 'Unknown Redis command called from'
+
 -- An error raised by redis.call is a table with `err` (Redis 7); anything else, as text.
 local function error_text(failure)
   if type(failure) == 'table' and failure.err then return failure.err end
@@ -140,12 +144,15 @@ for _ = 1, tonumber(ARGV[1]) do
     for i = 1, #reply do out[#out + 1] = reply[i] end
   else
     local text = error_text(reply)
-    -- A key of another type is that decision's alone (raised by a read, before it wrote):
-    -- the others of the batch stand. Any other error is the server's (READONLY after a
-    -- failover, OOM, both raised by a call's first write, so nothing was written) and fails
-    -- the call, as it would fail a call of its own: the client sees the error and acts on it
-    -- (a READONLY reconnects through the sentinel).
-    if string.sub(text, 1, 9) ~= 'WRONGTYPE' then return redis.error_reply(text) end
+    -- A key of another type, or a command this server lacks (an algorithm that needs a newer
+    -- Redis), is that decision's alone (both raised by a read, before it wrote): the others of
+    -- the batch stand. Any other error is the server's (READONLY after a failover, OOM, both
+    -- raised by a call's first write, so nothing was written) and fails the call, as it would
+    -- fail a call of its own: the client sees the error and acts on it (a READONLY reconnects
+    -- through the sentinel).
+    local alone = string.sub(text, 1, 9) == 'WRONGTYPE'
+      or string.find(text, UNKNOWN_COMMAND, 1, true) ~= nil
+    if not alone then return redis.error_reply(text) end
     out[#out + 1] = -1
     out[#out + 1] = text
   end

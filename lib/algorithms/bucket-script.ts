@@ -1,5 +1,6 @@
 import type { Cluster, Redis } from 'ioredis';
 import { blockKey, identityOf } from '../keys/bucket-key.js';
+import { RateLimitConfigError } from '../errors/rate-limit-config.error.js';
 import type { BucketRequest, BucketResult } from './algorithm.interface.js';
 import { ALGORITHMS } from './index.js';
 import { callLua, defineLuaCommand, readLua } from './lua-command.js';
@@ -97,7 +98,7 @@ function decodeBatch(reply: unknown, calls: readonly ScriptCall[]): (BucketResul
   for (const { requests, mode, blockPrefix } of calls) {
     const length: unknown = reply[at];
     if (length === -1) {
-      answers.push(new Error(`${BUCKET_COMMAND}: ${String(reply[at + 1])}`));
+      answers.push(decisionError(String(reply[at + 1]), requests));
       at += 2;
       continue;
     }
@@ -114,6 +115,26 @@ function decodeBatch(reply: unknown, calls: readonly ScriptCall[]): (BucketResul
   }
   if (at !== reply.length) throw malformed();
   return answers;
+}
+
+/** How Redis (6 and 7) words a script's call of a command it does not have. */
+const UNKNOWN_COMMAND = 'Unknown Redis command called from';
+
+/**
+ * The error of one decision the script could not judge. A command this Redis lacks means an
+ * algorithm needs a newer server: that is no passing failure of Redis for the failure strategy
+ * to ride out (failing open would leave the limit unenforced for good) but a configuration error.
+ */
+function decisionError(text: string, requests: readonly BucketRequest[]): Error {
+  if (!text.includes(UNKNOWN_COMMAND)) return new Error(`${BUCKET_COMMAND}: ${text}`);
+  const needs = [...new Set(requests.map(({ rule }) => rule.algorithm))]
+    .filter(({ minRedisVersion }) => minRedisVersion !== undefined)
+    .map(
+      ({ name, minRedisVersion }) => `algorithm '${name}' needs Redis ${minRedisVersion} or later`,
+    );
+  return new RateLimitConfigError('Redis', [
+    `${needs.length > 0 ? needs.join('; ') : 'a limit needs a newer Redis'}: this server lacks a command it uses (${text})`,
+  ]);
 }
 
 /** The script's reply as results, or a TypeError naming the command. */

@@ -1,6 +1,7 @@
 import { Logger } from '@nestjs/common';
 import { ForwardingLayer } from './forwarding.layer.js';
 import type { BucketResult } from '../algorithms/algorithm.interface.js';
+import { RateLimitConfigError } from '../errors/rate-limit-config.error.js';
 import { RateLimitStoreError } from '../errors/rate-limit-store.error.js';
 import { FAIL_CLOSED_RETRY_AFTER_MS, REPEATED_LOG_INTERVAL_MS } from '../options/defaults.js';
 import { RATE_LIMIT_LOG_CONTEXT } from '../rate-limit.constants.js';
@@ -19,11 +20,12 @@ interface FailureSettings {
 
 /**
  * Turns a store failure into the request's failure strategy, so that this layer and those
- * above it never reject a take: 'open' allows, 'closed' denies with a retry after 1 s, 'local'
+ * above it never reject a take for a store failure: 'open' allows, 'closed' denies with a retry after 1 s, 'local'
  * judges the request in this process's memory against its share of every limit (capacity and
  * refill divided by `instances`), so a fleet keeps roughly its global limit. The local buckets
  * are created on the first failure that needs them: an app whose Redis never fails pays nothing.
- * Failures are logged at once, then at most every 30 s with a count of those held back.
+ * Failures are logged at once, then at most every 30 s with a count of those held back. A
+ * RateLimitConfigError (an algorithm this Redis is too old for) is no store failure and rejects.
  */
 export class FailureStrategyLayer extends ForwardingLayer {
   private readonly log = new ThrottledLogger(
@@ -50,6 +52,9 @@ export class FailureStrategyLayer extends ForwardingLayer {
   }
 
   private fail(query: TakeQuery, error: unknown): Promise<Take> {
+    // A limit this store cannot judge (an algorithm that needs a newer Redis) is an error, as a
+    // bad limit is: no strategy may let its requests through unjudged.
+    if (error instanceof RateLimitConfigError) return Promise.reject(error);
     const storeError =
       error instanceof RateLimitStoreError
         ? error

@@ -1,6 +1,7 @@
 import type { Cluster, Redis } from 'ioredis';
 import type { BucketRequest, BucketResult } from '../algorithms/algorithm.interface.js';
 import { defineBucketScript, runBucketScript } from '../algorithms/bucket-script.js';
+import { RateLimitConfigError } from '../errors/rate-limit-config.error.js';
 import { RateLimitStoreError } from '../errors/rate-limit-store.error.js';
 import { groupBySlot, identityKeyPattern } from '../keys/bucket-key.js';
 import { DEFAULT_MODULE_OPTIONS } from '../options/defaults.js';
@@ -172,8 +173,12 @@ const CONNECTION_LOST = /Stream isn't writeable|Connection is closed|max retries
 /** ioredis's advice to raise an option the module sets to 0 on purpose: not for our logs. */
 const RETRY_ADVICE = /\s*Refer to "maxRetriesPerRequest" option for details\.?/;
 
-function asStoreError(error: unknown): RateLimitStoreError {
-  if (error instanceof RateLimitStoreError) return error;
+/**
+ * A failure as RateLimitStoreError, for the failure strategy; a RateLimitConfigError (a limit
+ * this Redis cannot judge) stays as it is: failing open on it would leave the limit unenforced.
+ */
+function asStoreError(error: unknown): RateLimitStoreError | RateLimitConfigError {
+  if (error instanceof RateLimitStoreError || error instanceof RateLimitConfigError) return error;
   const message = (error instanceof Error ? error.message : String(error)).replace(
     RETRY_ADVICE,
     '',

@@ -16,14 +16,19 @@ export interface RedisServices {
   readonly admin: () => Redis;
 }
 
-/** One redis-server per describe block, and RateLimitModules on it; registers the jest hooks. */
-export function useRedisServices(): RedisServices {
+/**
+ * One redis-server per describe block (started with `serverArgs`), and RateLimitModules on it;
+ * registers the jest hooks.
+ */
+export function useRedisServices({
+  serverArgs = [],
+}: { serverArgs?: string[] } = {}): RedisServices {
   let server: RedisServerProcess;
   let admin: Redis;
   const createModule = useRateLimitModules();
 
   beforeAll(async () => {
-    server = await startRedisServer();
+    server = await startRedisServer({ args: serverArgs });
     admin = new Redis(server.url);
   });
   afterAll(async () => {

@@ -10,8 +10,9 @@ an LRU or LFU one), so the key allocates no value object of its own, 16 B less p
 a value Redis must allocate (as a count packed with its window's tag was). A window with nothing
 taken has no key.
 
-The window a count belongs to is told by the key's expiry (PEXPIRETIME, Redis >= 7.0), read only
-when the value is a count: the value counts iff it is an integer in [1, COUNT_MAX] and the key
+The window a count belongs to is told by the key's expiry (PEXPIRETIME, Redis >= 7.0; on an
+older server the decision fails with "Unknown Redis command", never passes), read only when the
+value is a count: the value counts iff it is an integer in [1, COUNT_MAX] and the key
 expires at the end of the current window or of the next one. The next one: a clock that stepped
 back (failover) keeps the later window's count until that window ends, so a step back of up to a
 window can deny for as long as the step, never admit more. Anything else reads as count 0 and is
@@ -44,6 +45,12 @@ local COUNT_MAX = 1073741824 -- 2^30, above the largest capacity (options/defaul
 local fixed_window = {}
 
 function fixed_window.check(key, capacity, window_us, cost, now_us)
+  -- Before Redis 7.0 (no REDIS_VERSION_NUM), ask for PEXPIRETIME at once: a server without it
+  -- (or, before 6.2, without SET ... PXAT) fails here, before anything is written, with "Unknown
+  -- Redis command", which bucket-script.lua keeps to this decision and the client reports as a
+  -- configuration error. Without this, the first hit of a key would be written and only the
+  -- second would fail.
+  if not redis.REDIS_VERSION_NUM then redis.call('PEXPIRETIME', key) end
   local end_us = now_us - now_us % window_us + window_us
   local count = 0
   local stored = tonumber(redis.call('GET', key))

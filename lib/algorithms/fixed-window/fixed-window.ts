@@ -76,6 +76,8 @@ export const fixedWindow: Algorithm<FixedWindowState, FixedWindowCheck, WindowRu
   name: 'fixed-window',
   code: 2,
   lua: readLua('fixed-window/fixed-window.lua'),
+  // PEXPIRETIME tells which window a count belongs to
+  minRedisVersion: '7.0',
 
   scriptParam: (rule) => rule.windowUs,
 

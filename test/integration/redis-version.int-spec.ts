@@ -1,0 +1,160 @@
+import { randomUUID } from 'node:crypto';
+import { Controller, Get, type INestApplication } from '@nestjs/common';
+import { Test } from '@nestjs/testing';
+import { Redis } from 'ioredis';
+import request from 'supertest';
+import {
+  type LimitOptions,
+  RateLimit,
+  RateLimitConfigError,
+  RateLimitModule,
+  RateLimitService,
+} from 'nest-redis-rate-limit';
+import type { BucketRequest } from '../../lib/algorithms/algorithm.interface.js';
+import { BUCKET_LUA, runBucketScripts } from '../../lib/algorithms/bucket-script.js';
+import { fixedWindow } from '../../lib/algorithms/fixed-window/fixed-window.js';
+import { defineLuaCommand } from '../../lib/algorithms/lua-command.js';
+import { tokenBucket } from '../../lib/algorithms/token-bucket/token-bucket.js';
+import { RateLimitEngine } from '../../lib/rate-limit.engine.js';
+import { useRedisServices } from '../support/redis-services.js';
+
+/**
+ * The fixed window reads its key's expiry with PEXPIRETIME, which Redis has since 7.0. On an older
+ * server its decisions must fail with a RateLimitConfigError, whatever the failure strategy: failing
+ * open would leave the limit unenforced for good, and counting the errors would open the circuit
+ * breaker and take every other limit off Redis too. The suite's redis-server has PEXPIRETIME
+ * renamed away, as a server older than 7.0 lacks it: a real server, with the real error.
+ */
+const WITHOUT_PEXPIRETIME = ['--rename-command', 'PEXPIRETIME', ''];
+/** More failing decisions than the breaker's threshold: these errors must not open it. */
+const THRESHOLD = 3;
+const DECISIONS = THRESHOLD * 3;
+const NEEDS_7 =
+  /^Redis: algorithm 'fixed-window' needs Redis 7\.0 or later: this server lacks a command it uses \(ERR Unknown Redis command called from script/;
+
+const WINDOW: LimitOptions = {
+  name: 'window',
+  algorithm: 'fixed-window',
+  capacity: 100,
+  windowMs: 3_600_000,
+};
+const BUCKET: LimitOptions = { name: 'bucket', capacity: 100, refill: '100/hour' };
+
+@Controller()
+class LimitedController {
+  @RateLimit(WINDOW)
+  @Get('window')
+  window() {
+    return 'ok';
+  }
+
+  @RateLimit(BUCKET)
+  @Get('bucket')
+  bucket() {
+    return 'ok';
+  }
+}
+
+describe('an algorithm the Redis server is too old for', () => {
+  const redis = useRedisServices({ serverArgs: WITHOUT_PEXPIRETIME });
+
+  it.each(['open', 'closed', 'local'] as const)(
+    "RateLimitService (failure strategy '%s'): a fixed-window decision rejects with RateLimitConfigError instead of passing; a token bucket judged in the same turn stands; the circuit breaker stays closed",
+    async (failureStrategy) => {
+      const moduleRef = await redis.module({
+        failureStrategy,
+        circuitBreaker: { failureThreshold: THRESHOLD, cooldownMs: 60_000 },
+      });
+      const service = moduleRef.get(RateLimitService);
+      // The first hit of a key writes it (SET ... PXAT is older than PEXPIRETIME)...
+      expect((await service.consume('user:1', WINDOW)).allowed).toBe(true);
+      // ...the next one must read its expiry, and fails, alone in its batch.
+      for (let i = 0; i < DECISIONS; i++) {
+        const [window, bucket] = await Promise.allSettled([
+          service.consume('user:1', WINDOW),
+          service.consume('user:1', BUCKET),
+        ]);
+        expect(window.status).toBe('rejected');
+        const error = (window as PromiseRejectedResult).reason as unknown;
+        expect(error).toBeInstanceOf(RateLimitConfigError);
+        expect((error as Error).message).toMatch(NEEDS_7);
+        expect(bucket).toMatchObject({
+          status: 'fulfilled',
+          value: { allowed: true, remaining: 99 - i },
+        });
+        // Judged by Redis, not by the failure strategy.
+        expect(
+          (bucket as PromiseFulfilledResult<{ storeError?: unknown }>).value.storeError,
+        ).toBeUndefined();
+      }
+      // A route mixing both is refused as a whole: it charges nothing.
+      await expect(service.consume('user:1', [BUCKET, WINDOW])).rejects.toThrow(NEEDS_7);
+      expect((await service.peek('user:1', BUCKET)).remaining).toBe(100 - DECISIONS);
+      expect(moduleRef.get(RateLimitEngine).breaker!.breaker.state).toBe('closed');
+    },
+  );
+
+  it('guard: 500 on a fixed-window route (never a pass), the token-bucket route still judged by Redis', async () => {
+    const keyPrefix = `test:${randomUUID()}:`;
+    const moduleRef = await Test.createTestingModule({
+      imports: [
+        RateLimitModule.forRoot({
+          redis: redis.url(),
+          keyPrefix,
+          circuitBreaker: { failureThreshold: THRESHOLD, cooldownMs: 60_000 },
+        }),
+      ],
+      controllers: [LimitedController],
+    }).compile();
+    moduleRef.useLogger(false);
+    const app: INestApplication = moduleRef.createNestApplication();
+    await app.init();
+    try {
+      const http = app.getHttpServer() as Parameters<typeof request>[0];
+      await request(http).get('/window').expect(200);
+      for (let i = 0; i < DECISIONS; i++) {
+        await request(http).get('/window').expect(500);
+        const bucket = await request(http).get('/bucket').expect(200);
+        expect(bucket.headers['ratelimit']).toBe(`"bucket";r=${99 - i};t=${36 * (i + 1)}`);
+      }
+    } finally {
+      await app.close();
+    }
+  });
+
+  it('before Redis 7.0 (no redis.REDIS_VERSION_NUM), the script fails on the first hit of a key and writes nothing', async () => {
+    const client = new Redis(redis.url());
+    try {
+      // The bucket script as a server older than 7.0 runs it; the same command name, so
+      // runBucketScripts sends it.
+      defineLuaCommand(
+        client,
+        'nrrlBuckets',
+        BUCKET_LUA.replaceAll('redis.REDIS_VERSION_NUM', 'nil'),
+      );
+      const id = randomUUID();
+      const window: BucketRequest = {
+        key: `t:w:{${id}}`,
+        rule: { algorithm: fixedWindow, capacity: 5, windowUs: 3_600_000_000 },
+        cost: 1,
+      };
+      const bucket: BucketRequest = {
+        key: `t:b:{${id}}`,
+        rule: { algorithm: tokenBucket, capacity: 5, usPerToken: 1_000_000 },
+        cost: 1,
+      };
+      const [first, second] = await runBucketScripts(client, [
+        { requests: [bucket, window], mode: 'consume' },
+        { requests: [bucket], mode: 'consume' },
+      ]);
+      expect(first).toBeInstanceOf(RateLimitConfigError);
+      expect((first as Error).message).toMatch(NEEDS_7);
+      expect(second).toEqual([expect.objectContaining({ remaining: 4 })]);
+      // The failed decision wrote neither of its buckets; the other decision wrote its own.
+      expect(await redis.admin().exists(window.key)).toBe(0);
+      expect(await redis.admin().get(bucket.key)).not.toBeNull();
+    } finally {
+      client.disconnect();
+    }
+  });
+});

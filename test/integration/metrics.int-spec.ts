@@ -149,6 +149,23 @@ describe('metrics through OpenTelemetry', () => {
     });
   });
 
+  it('counts a concurrency slot taken and one refused, in the limit scope, the refusal as a denial of the concurrency limit', async () => {
+    const rateLimit = await service(
+      createModule({ redis: server.url, meterProvider: probe.provider }),
+    );
+    const held = await rateLimit.acquire('tenant:1', { max: 1, scope: 'api' });
+    expect(held.allowed).toBe(true);
+    expect((await rateLimit.acquire('tenant:1', { max: 1, scope: 'api' })).allowed).toBe(false);
+    await held.release();
+    expect(byAttributes(await probe.points('ratelimit.decisions'))).toEqual({
+      [decided('allowed', 'redis')]: 1,
+      [decided('denied', 'redis')]: 1,
+    });
+    expect(byAttributes(await probe.points('ratelimit.denials'))).toEqual({
+      'ratelimit.limit=in-flight,ratelimit.scope=api': 1,
+    });
+  });
+
   it('creates no instrument with metrics: false, even with a MeterProvider', async () => {
     const rateLimit = await service(
       createModule({ redis: server.url, meterProvider: probe.provider, metrics: false }),

@@ -97,6 +97,8 @@ export function renderReport(
     'node bench/render.mjs       # re-render RESULTS.md and charts from bench/results/*.json',
     '# before/after of a lib/ change: a "Before/after" section here (--quick: bench/quick/):',
     'npm run bench:compare --prefix bench -- --baseline=<git-rev> [--current=<git-rev>]',
+    '# C=1, fixed window: Node CPU layer by layer against the ceiling (stdout; NOTES.md quotes it):',
+    'npm run bench:layers --prefix bench',
     '```',
     '',
     ...summary({ meta, ratio, stat, systems, name }),

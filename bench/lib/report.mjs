@@ -99,6 +99,8 @@ export function renderReport(
     'npm run bench:compare --prefix bench -- --baseline=<git-rev> [--current=<git-rev>]',
     '# C=1, fixed window: Node CPU layer by layer against the ceiling (stdout; NOTES.md quotes it):',
     'npm run bench:layers --prefix bench',
+    "# the fixed window's Redis bytes per identity against its key's length (stdout; NOTES.md):",
+    'npm run bench:key-bytes --prefix bench',
     '```',
     '',
     ...summary({ meta, ratio, stat, systems, name }),

@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import request, { type Response } from 'supertest';
 import { RateLimitService } from 'nest-redis-rate-limit';
 import { AppModule, type SampleAppSettings } from '../../sample-app/src/app.module.js';
+import { SEARCH_LIMITS } from '../../sample-app/src/search/search-limits.js';
 import { ADAPTERS, type AdapterName, type RunningApp, startApp } from '../support/app-factory.js';
 
 type StoreName = 'redis' | 'memory';
@@ -20,6 +21,18 @@ function rateLimitItems(response: Response): Map<string, { r: number; t: number 
     items.set(match[1]!, { r: Number(match[2]), t: Number(match[3]) });
   }
   return items;
+}
+
+const DAY_MS = 86_400_000;
+
+/**
+ * Expects `seconds` to count down to the next midnight UTC, where the sample app's daily window
+ * (a fixed window of one day, aligned to the store's clock) ends: within 2 s of this process's
+ * clock, the same machine's as Redis's.
+ */
+function expectUntilMidnightUtc(seconds: number): void {
+  const expected = Math.ceil((DAY_MS - (Date.now() % DAY_MS)) / 1000);
+  expect(Math.abs(seconds - expected)).toBeLessThanOrEqual(2);
 }
 
 function item(response: Response, name: string): { r: number; t: number } {
@@ -101,12 +114,14 @@ describe.each(CASES)('sample app on %s with the %s store', (adapter, store) => {
     const search = await http().get('/search?q=a').expect(200);
     expect(search.headers['ratelimit-policy']).toBe('"burst";q=10;w=2, "daily";q=1000;w=86400');
     expect([...rateLimitItems(search).keys()]).toEqual(['burst', 'daily']);
-    expect(item(search, 'daily')).toEqual({ r: 999, t: 87 });
+    expect(item(search, 'daily').r).toBe(999);
+    expectUntilMidnightUtc(item(search, 'daily').t);
 
     const suggest = await http().get('/search/suggest?q=a').expect(200);
     expect(suggest.headers['ratelimit-policy']).toBe('"burst";q=10;w=2, "daily";q=1000;w=86400');
-    // 1000/day refills one token per 86.4 s: the second route saw the first route's request.
+    // The second route saw the first route's request: one scope, one daily window.
     expect(item(suggest, 'daily').r).toBe(998);
+    expectUntilMidnightUtc(item(suggest, 'daily').t);
     expect(item(suggest, 'burst').r).toBeGreaterThanOrEqual(7);
     expect(item(suggest, 'burst').r).toBeLessThanOrEqual(9);
   });
@@ -129,22 +144,17 @@ describe.each(CASES)('sample app on %s with the %s store', (adapter, store) => {
     expect(denied!.body).toEqual({ statusCode: 429, message: 'Too Many Requests', retryAfter: 1 });
   });
 
-  it('denies a search when the daily quota is empty though the burst bucket is full, and takes nothing from it', async () => {
-    // Drain the daily bucket of this client (the route identity is ip:127.0.0.1) through the service.
-    const drained = await running.app
-      .get(RateLimitService)
-      .consume(
-        'ip:127.0.0.1',
-        { name: 'daily', capacity: 1000, refill: '1000/day', scope: 'search' },
-        1000,
-      );
+  it('denies a search when the daily quota is used up though the burst bucket is full, and takes nothing from it; Retry-After counts down to midnight UTC', async () => {
+    // Drain the daily window of this client (the route identity is ip:127.0.0.1) through the service.
+    const daily = SEARCH_LIMITS.find((limit) => limit.name === 'daily')!;
+    expect(daily.algorithm).toBe('fixed-window');
+    const drained = await running.app.get(RateLimitService).consume('ip:127.0.0.1', daily, 1000);
     expect(drained.allowed).toBe(true);
 
     const denied = await http().get('/search').expect(429);
     expect(item(denied, 'daily').r).toBe(0);
     expect(item(denied, 'burst').r).toBe(10);
-    // One token of 1000/day takes 86.4 s.
-    expect(Number(denied.headers['retry-after'])).toBeGreaterThanOrEqual(86);
-    expect(Number(denied.headers['retry-after'])).toBeLessThanOrEqual(87);
+    // The window starts over at midnight UTC.
+    expectUntilMidnightUtc(Number(denied.headers['retry-after']));
   });
 });

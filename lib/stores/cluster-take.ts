@@ -8,7 +8,8 @@ import { allPassed } from '../pipeline/decision-layer.interface.js';
  * identities), which no single script call can span. All-or-nothing is kept by charging slot by
  * slot and, when a later slot denies, giving the earlier slots their tokens back.
  *
- * Guarantee: never over-admits; a request passes only if every slot passed. The cost is
+ * Guarantee: never over-admits; a request passes only if every slot passed, and a slot whose
+ * call fails undoes the earlier slots' charges too. The cost is
  * transient under-admission: between a charge and its refund (one round trip), a concurrent
  * request may find those tokens missing and be denied. A refund that fails (Redis gone) leaves the
  * tokens missing until they refill, which also errs on the side of denying. Leasing does not
@@ -35,7 +36,16 @@ export async function takeAcrossSlots(
   }
   const charged: (readonly BucketRequest[])[] = [];
   for (const [g, group] of slots.entries()) {
-    const results = await runBucketScript(client, group, 'consume', blockPrefix);
+    let results: BucketResult[];
+    try {
+      results = await runBucketScript(client, group, 'consume', blockPrefix);
+    } catch (error) {
+      // The request fails (its failure strategy, or a configuration error, decides): as when a
+      // single call fails, it leaves nothing charged, so the earlier slots get their tokens back.
+      // A refund that fails too leaves them taken: under-admission, as above.
+      await Promise.allSettled(charged.map((done) => runBucketScript(client, done, 'refund')));
+      throw error;
+    }
     place(group, results);
     if (allPassed(results)) {
       charged.push(group);

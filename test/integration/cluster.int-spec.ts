@@ -182,6 +182,16 @@ describe('Redis Cluster (3 masters on loopback)', () => {
       expect(pttl).toBeLessThanOrEqual(3 * 3_600_000);
     });
 
+    it('a later slot failing (a key of another type) gives the earlier slot its tokens back; the take rejects with its error', async () => {
+      await client.lpush(b(), 'clash');
+      await expect(takeFlat(store, [a(), b()], [slow(5), slow(1)], [2, 1], true)).rejects.toThrow(
+        /WRONGTYPE/,
+      );
+      // Charged, then refunded to full: no key.
+      await expect(client.exists(a())).resolves.toBe(0);
+      await client.del(b());
+    });
+
     it('a refund that empties the debt leaves no key (the bucket is full)', async () => {
       await takeFlat(store, [b()], [slow(1)], [1], true);
       const denied = await takeFlat(store, [a(), b()], [slow(5), slow(1)], [2, 1], true);

@@ -103,7 +103,9 @@ export interface Algorithm<
   readonly lua: string;
   /**
    * The oldest Redis its Lua runs on, when it needs a newer one than the other algorithms: on an
-   * older server its decisions fail with a RateLimitConfigError saying so.
+   * older server its decisions fail with a RateLimitConfigError saying so. Its `check` must reach
+   * the newer command (or fail) before anything is written, so that such a decision fails whole:
+   * bucket-script.lua keeps an unknown command's error to its decision, as it does a read's.
    */
   readonly minRedisVersion?: string;
   /** The one rule parameter the script receives beside capacity. */

@@ -20,12 +20,13 @@ interface FailureSettings {
 
 /**
  * Turns a store failure into the request's failure strategy, so that this layer and those
- * above it never reject a take for a store failure: 'open' allows, 'closed' denies with a retry after 1 s, 'local'
- * judges the request in this process's memory against its share of every limit (capacity and
- * refill divided by `instances`), so a fleet keeps roughly its global limit. The local buckets
- * are created on the first failure that needs them: an app whose Redis never fails pays nothing.
- * Failures are logged at once, then at most every 30 s with a count of those held back. A
- * RateLimitConfigError (an algorithm this Redis is too old for) is no store failure and rejects.
+ * above it never reject a take for a store failure: 'open' allows, 'closed' denies with a retry
+ * after 1 s, 'local' judges the request in this process's memory against its share of every
+ * limit (capacity and refill divided by `instances`), so a fleet keeps roughly its global limit.
+ * The local buckets are created on the first failure that needs them: an app whose Redis never
+ * fails pays nothing. Failures are logged at once, then at most every 30 s with a count of those
+ * held back. A RateLimitConfigError (an algorithm this Redis is too old for) is no store failure
+ * and rejects.
  */
 export class FailureStrategyLayer extends ForwardingLayer {
   private readonly log = new ThrottledLogger(

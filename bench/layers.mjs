@@ -15,7 +15,6 @@
 // the ceiling's in the same round (median, spread).
 import process from 'node:process';
 import { readFileSync } from 'node:fs';
-import { performance } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
 import 'reflect-metadata';
 import { Module } from '@nestjs/common';
@@ -23,6 +22,7 @@ import { NestFactory } from '@nestjs/core';
 import { Redis } from 'ioredis';
 import { startRedisServer } from '../test/support/redis-process.mjs';
 import { distFile, loadLibrary } from './lib/library.mjs';
+import { runLoad } from './lib/load.mjs';
 import { median, spread } from './lib/stats.mjs';
 
 const { values } = parseArgs({
@@ -110,17 +110,11 @@ try {
     engine: (id) => engine.decide(asked.names, queryFor(id)),
     service: (id) => service.consume(id, LIMIT),
   };
-  const identities = Array.from({ length: IDENTITIES }, (_, i) => `user:${i}`);
-  async function run(level, calls) {
-    const cpu0 = process.cpuUsage();
-    const t0 = performance.now();
-    for (let i = 0; i < calls; i++) await level(identities[i % IDENTITIES]);
-    const wallMs = performance.now() - t0;
-    const cpu = process.cpuUsage(cpu0);
-    return { cpuUs: (cpu.user + cpu.system) / calls, perSecond: (calls * 1000) / wallMs };
-  }
+  // The bench's own closed loop (bench/lib/load.mjs), one decision at a time.
+  const run = (level, calls, record = true) =>
+    runLoad(level, { calls, concurrency: 1, keys: IDENTITIES, record });
 
-  for (const level of Object.values(LEVELS)) await run(level, Math.min(CALLS, 5_000));
+  for (const level of Object.values(LEVELS)) await run(level, Math.min(CALLS, 5_000), false);
   const samples = Object.fromEntries(Object.keys(LEVELS).map((name) => [name, []]));
   for (let round = 0; round < ROUNDS; round++) {
     // Rotate the order, so no level always runs first (or right after the same one).
@@ -138,8 +132,8 @@ try {
   let previous;
   for (const name of Object.keys(LEVELS)) {
     const rows = samples[name];
-    const cpu = median(rows.map((r) => r.cpuUs));
-    const ratios = rows.map((r, i) => r.cpuUs / samples.ceiling[i].cpuUs);
+    const cpu = median(rows.map((r) => r.nodeCpuUs));
+    const ratios = rows.map((r, i) => r.nodeCpuUs / samples.ceiling[i].nodeCpuUs);
     const added = previous === undefined ? '' : (cpu - previous).toFixed(1);
     lines.push(
       `| ${name} | ${Math.round(median(rows.map((r) => r.perSecond))).toLocaleString('en')} | ${cpu.toFixed(1)} | ${median(ratios).toFixed(2)} (${spread(ratios).toFixed(2)}) | ${added} |`,

@@ -22,7 +22,8 @@ export function shadowFlags(requests: readonly BucketRequest[]): readonly boolea
  * nothing, so a shadow limit judged with the enforced ones would, by denying, keep them from
  * being charged. The enforced limits are taken first; then the shadow limits, charged only when
  * the enforced ones passed (as if they were enforced too) and else peeked, so that their numbers
- * are still reported. Source and store error are the enforced take's: it decides.
+ * are still reported. Source and store error are the enforced take's: it decides. When the
+ * shadow take rejects, the enforced charges are given back and the decision rejects as a whole.
  */
 export async function takeWithShadow(
   layer: DecisionLayer,
@@ -32,11 +33,16 @@ export async function takeWithShadow(
   const enforced = query.requests.filter((_, i) => shadow[i] !== true);
   const shadowed = query.requests.filter((_, i) => shadow[i] === true);
   const first = await layer.take({ ...query, requests: enforced });
-  const second = await layer.take({
-    ...query,
-    requests: shadowed,
-    mode: allPassed(first.results) ? query.mode : 'peek',
-  });
+  const charged = query.mode !== 'peek' && allPassed(first.results);
+  const second = await layer
+    .take({ ...query, requests: shadowed, mode: charged ? query.mode : 'peek' })
+    .catch(async (error: unknown) => {
+      // A shadow limit that cannot be judged (RateLimitConfigError: an algorithm this Redis is
+      // too old for) fails the decision as an enforced one would; the enforced limits must then
+      // not stay charged for a request that is refused.
+      if (charged) await layer.refund(enforced).catch(() => undefined);
+      throw error;
+    });
   let nextEnforced = 0;
   let nextShadow = 0;
   const results: BucketResult[] = query.requests.map((_, i) =>

@@ -94,6 +94,19 @@ describe('an algorithm the Redis server is too old for', () => {
     },
   );
 
+  it('a shadow fixed window beside an enforced token bucket: rejects as a route of both does, and the enforced bucket is charged nothing', async () => {
+    const moduleRef = await redis.module({});
+    const service = moduleRef.get(RateLimitService);
+    const shadowWindow: LimitOptions = { ...WINDOW, shadow: true };
+    // The window's first hit writes it; from the next one on it cannot be judged.
+    expect((await service.consume('user:2', [BUCKET, shadowWindow])).allowed).toBe(true);
+    for (let i = 0; i < 3; i++) {
+      await expect(service.consume('user:2', [BUCKET, shadowWindow])).rejects.toThrow(NEEDS_7);
+    }
+    // The enforced bucket was taken before the shadow window failed, and given back.
+    expect((await service.peek('user:2', BUCKET)).remaining).toBe(99);
+  });
+
   it('guard: 500 on a fixed-window route (never a pass), the token-bucket route still judged by Redis', async () => {
     const keyPrefix = `test:${randomUUID()}:`;
     const moduleRef = await Test.createTestingModule({

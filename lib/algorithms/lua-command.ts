@@ -7,7 +7,10 @@ type LuaCommand = (
   ...keysAndArgs: readonly (string | number)[]
 ) => Promise<unknown>;
 
-/** Reads a script shipped under `dist/` at a path relative to this file's folder, once at import. */
+/**
+ * Reads a script shipped under `dist/` at a path relative to this file's folder (`algorithms/`;
+ * `../<folder>/x.lua` for the scripts of other folders), once at import.
+ */
 export function readLua(fileName: string): string {
   return readFileSync(new URL(`./${fileName}`, import.meta.url), 'utf8');
 }

@@ -1,6 +1,5 @@
-import { readFileSync } from 'node:fs';
 import type { Cluster, Redis } from 'ioredis';
-import { callLua, defineLuaCommand } from '../algorithms/lua-command.js';
+import { callLua, defineLuaCommand, readLua } from '../algorithms/lua-command.js';
 import { toBucketIdentity } from '../keys/bucket-identity.js';
 import { bucketKey, bucketKeyHead } from '../keys/bucket-key.js';
 import type { RateLimitThrottlerRecord, ThrottlerHit } from './throttler-records.js';
@@ -8,7 +7,7 @@ import type { RateLimitThrottlerRecord, ThrottlerHit } from './throttler-records
 /** Namespaced, because the client may be the user's and carry commands of its own. */
 const THROTTLER_COMMAND = 'nrrlThrottlerHit';
 
-const THROTTLER_LUA = readFileSync(new URL('./throttler-hit.lua', import.meta.url), 'utf8');
+const THROTTLER_LUA = readLua('../throttler/throttler-hit.lua');
 
 /** Registers the script on a client once (EVALSHA with the NOSCRIPT fallback). */
 export function defineThrottlerScript(client: Redis | Cluster): void {

@@ -10,6 +10,7 @@ import {
   RateLimitService,
 } from 'nest-redis-rate-limit';
 import { ADAPTERS, type AdapterName, type RunningApp, startApp } from '../support/app-factory.js';
+import { TEST_TIMEOUT_MS } from '../support/rate-limit-modules.js';
 
 @Controller()
 class RoutesController {
@@ -36,6 +37,7 @@ function appModule(options: RateLimitModuleOptions): DynamicModule {
     imports: [
       RateLimitModule.forRoot({
         redis: process.env.REDIS_URL!,
+        timeoutMs: TEST_TIMEOUT_MS,
         keyPrefix: `e2e:${randomUUID()}:`,
         ...options,
       }),

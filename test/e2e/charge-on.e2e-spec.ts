@@ -23,6 +23,7 @@ import { RateLimit, RateLimitModule } from 'nest-redis-rate-limit';
 import { AppModule } from '../../sample-app/src/app.module.js';
 import { ADAPTERS, type AdapterName, type RunningApp, startApp } from '../support/app-factory.js';
 import { type RunningMicroservice, startTcpMicroservice } from '../support/microservice-factory.js';
+import { TEST_TIMEOUT_MS } from '../support/rate-limit-modules.js';
 
 /** The app's own guard, after RateLimitGuard: refuses requests that send `x-deny`. */
 @Injectable()
@@ -80,6 +81,7 @@ describe.each(
       imports: [
         RateLimitModule.forRoot({
           keyPrefix: `e2e:${randomUUID()}:`,
+          timeoutMs: TEST_TIMEOUT_MS,
           ...(store === 'redis' ? { redis: process.env.REDIS_URL! } : {}),
         }),
       ],
@@ -171,6 +173,7 @@ describe('chargeOn on a TCP microservice (the handler threw or not)', () => {
       imports: [
         RateLimitModule.forRoot({
           redis: process.env.REDIS_URL!,
+          timeoutMs: TEST_TIMEOUT_MS,
           keyPrefix: `e2e:${randomUUID()}:`,
         }),
       ],
@@ -217,7 +220,11 @@ describe.each(ADAPTERS)('sample app login on %s', (adapter) => {
   beforeEach(async () => {
     running = await startApp(
       adapter,
-      AppModule.register({ redis: process.env.REDIS_URL!, keyPrefix: `e2e:${randomUUID()}:` }),
+      AppModule.register({
+        redis: process.env.REDIS_URL!,
+        timeoutMs: TEST_TIMEOUT_MS,
+        keyPrefix: `e2e:${randomUUID()}:`,
+      }),
     );
   });
 

@@ -10,6 +10,7 @@ import { ConcurrencyLimit, RateLimit, RateLimitModule, SkipRateLimit } from 'nes
 import { ADAPTERS, type RunningApp, startApp } from '../support/app-factory.js';
 import { Gate } from '../support/gate.js';
 import { type RunningMicroservice, startTcpMicroservice } from '../support/microservice-factory.js';
+import { TEST_TIMEOUT_MS } from '../support/rate-limit-modules.js';
 
 const gate = new Gate();
 
@@ -87,7 +88,13 @@ describe.each(ADAPTERS)('@ConcurrencyLimit on %s', (adapter) => {
 
   async function start(): Promise<RunningApp> {
     @Module({
-      imports: [RateLimitModule.forRoot({ redis: process.env.REDIS_URL!, keyPrefix: prefix })],
+      imports: [
+        RateLimitModule.forRoot({
+          redis: process.env.REDIS_URL!,
+          timeoutMs: TEST_TIMEOUT_MS,
+          keyPrefix: prefix,
+        }),
+      ],
       controllers: [SlotsController, ExportsController],
     })
     class SlotsApp {}
@@ -200,6 +207,7 @@ describe('@ConcurrencyLimit on a TCP microservice (the slot is held until the ha
       imports: [
         RateLimitModule.forRoot({
           redis: process.env.REDIS_URL!,
+          timeoutMs: TEST_TIMEOUT_MS,
           keyPrefix: `e2e:${randomUUID()}:`,
         }),
       ],

@@ -11,6 +11,7 @@ import {
 } from 'nest-redis-rate-limit';
 import { ADAPTERS, type AdapterName, type RunningApp, startApp } from '../support/app-factory.js';
 import { type RedisServerProcess, startRedisServer } from '../support/redis-process.mjs';
+import { TEST_TIMEOUT_MS } from '../support/rate-limit-modules.js';
 
 @Controller('audited')
 class AuditedController {
@@ -42,7 +43,11 @@ interface Audited {
 async function start(adapter: AdapterName, options: RateLimitModuleOptions): Promise<Audited> {
   @Module({
     imports: [
-      RateLimitModule.forRoot({ keyPrefix: `e2e:${randomUUID()}:`, timeoutMs: 2_000, ...options }),
+      RateLimitModule.forRoot({
+        keyPrefix: `e2e:${randomUUID()}:`,
+        timeoutMs: TEST_TIMEOUT_MS,
+        ...options,
+      }),
     ],
     controllers: [AuditedController],
   })

@@ -32,6 +32,7 @@ import {
 } from '../support/app-factory.js';
 import { type GraphQLAnswer, postGraphQL } from '../support/graphql-client.js';
 import { loadMercuriusDriver } from '../support/mercurius-driver.js';
+import { TEST_TIMEOUT_MS } from '../support/rate-limit-modules.js';
 
 provideApolloExpressIntegration();
 const MercuriusDriver = await loadMercuriusDriver();
@@ -186,6 +187,7 @@ describe.each(SERVERS)('GraphQL on %s', (_server, adapter, driver) => {
       imports: [
         RateLimitModule.forRoot({
           redis: process.env.REDIS_URL!,
+          timeoutMs: TEST_TIMEOUT_MS,
           keyPrefix: `e2e:${randomUUID()}:`,
           ...options,
         }),

@@ -16,6 +16,7 @@ import {
   listenApp,
   type RunningApp,
 } from '../support/app-factory.js';
+import { TEST_TIMEOUT_MS } from '../support/rate-limit-modules.js';
 
 @Controller('plain')
 class PlainController {
@@ -146,9 +147,7 @@ async function start(
   options: RateLimitModuleOptions = {},
 ): Promise<Started> {
   const keyPrefix = `e2e:${randomUUID()}:`;
-  // A loaded machine can take over the default 100 ms: these tests are about the guard, not
-  // the failure strategy, which would answer (without headers) a decision that timed out.
-  const timeoutMs = 2_000;
+  const timeoutMs = TEST_TIMEOUT_MS;
   @Module({
     imports: [
       RateLimitModule.forRoot({ redis: process.env.REDIS_URL!, keyPrefix, timeoutMs, ...options }),

@@ -5,6 +5,7 @@ import { jest } from '@jest/globals';
 import { Redis } from 'ioredis';
 import { RateLimit, RateLimitModule } from 'nest-redis-rate-limit';
 import { ADAPTERS, type RunningApp, startApp } from '../support/app-factory.js';
+import { TEST_TIMEOUT_MS } from '../support/rate-limit-modules.js';
 
 type Request = { headers: Record<string, string | string[] | undefined> };
 
@@ -84,7 +85,13 @@ describe.each(ADAPTERS)('hostile input on %s', (adapter) => {
 
   beforeAll(async () => {
     @Module({
-      imports: [RateLimitModule.forRoot({ redis: process.env.REDIS_URL!, keyPrefix })],
+      imports: [
+        RateLimitModule.forRoot({
+          redis: process.env.REDIS_URL!,
+          timeoutMs: TEST_TIMEOUT_MS,
+          keyPrefix,
+        }),
+      ],
       controllers: [HostileController],
     })
     class HostileModule {}

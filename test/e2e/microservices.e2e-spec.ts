@@ -5,6 +5,7 @@ import { Redis } from 'ioredis';
 import { RateLimit, RateLimitModule } from 'nest-redis-rate-limit';
 import { lastValueFrom } from 'rxjs';
 import { type RunningMicroservice, startTcpMicroservice } from '../support/microservice-factory.js';
+import { TEST_TIMEOUT_MS } from '../support/rate-limit-modules.js';
 
 /** How often each handler ran in the current test. */
 const calls = new Map<string, number>();
@@ -65,7 +66,13 @@ describe('microservice handlers on TCP', () => {
     calls.clear();
     keyPrefix = `e2e:${randomUUID()}:`;
     @Module({
-      imports: [RateLimitModule.forRoot({ redis: process.env.REDIS_URL!, keyPrefix })],
+      imports: [
+        RateLimitModule.forRoot({
+          redis: process.env.REDIS_URL!,
+          timeoutMs: TEST_TIMEOUT_MS,
+          keyPrefix,
+        }),
+      ],
       controllers: [RpcController],
     })
     class MicroserviceModule {}

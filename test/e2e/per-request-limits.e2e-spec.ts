@@ -17,6 +17,7 @@ import {
   type RunningApp,
 } from '../support/app-factory.js';
 import { CaptureLogger } from '../support/capture-logger.js';
+import { TEST_TIMEOUT_MS } from '../support/rate-limit-modules.js';
 
 type Headers = Record<string, string | undefined>;
 const headersOf = (context: ExecutionContext): Headers =>
@@ -115,6 +116,7 @@ describe.each(ADAPTERS)('limits worked out per request on %s', (adapter: Adapter
       imports: [
         RateLimitModule.forRoot({
           redis: process.env.REDIS_URL!,
+          timeoutMs: TEST_TIMEOUT_MS,
           keyPrefix: `e2e:${randomUUID()}:`,
         }),
       ],

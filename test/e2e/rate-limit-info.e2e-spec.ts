@@ -36,6 +36,7 @@ import { postGraphQL } from '../support/graphql-client.js';
 import { loadMercuriusDriver } from '../support/mercurius-driver.js';
 import { type RunningMicroservice, startTcpMicroservice } from '../support/microservice-factory.js';
 import { connectSocketIo, connectWs, type GatewayClient } from '../support/ws-clients.js';
+import { TEST_TIMEOUT_MS } from '../support/rate-limit-modules.js';
 
 provideApolloExpressIntegration();
 const MercuriusDriver = await loadMercuriusDriver();
@@ -112,6 +113,7 @@ describe.each(ADAPTERS)('@RateLimitInfo on HTTP routes (%s)', (adapter: AdapterN
       imports: [
         RateLimitModule.forRoot({
           redis: process.env.REDIS_URL!,
+          timeoutMs: TEST_TIMEOUT_MS,
           keyPrefix: `e2e:${randomUUID()}:`,
         }),
       ],
@@ -194,6 +196,7 @@ describe.each(GRAPHQL_SERVERS)(
         imports: [
           RateLimitModule.forRoot({
             redis: process.env.REDIS_URL!,
+            timeoutMs: TEST_TIMEOUT_MS,
             keyPrefix: `e2e:${randomUUID()}:`,
             defaultLimit: { capacity: 1, refill: '1/min' },
           }),
@@ -270,6 +273,7 @@ describe.each(GATEWAYS)(
         imports: [
           RateLimitModule.forRoot({
             redis: process.env.REDIS_URL!,
+            timeoutMs: TEST_TIMEOUT_MS,
             keyPrefix: `e2e:${randomUUID()}:`,
           }),
         ],
@@ -318,6 +322,7 @@ describe('@RateLimitInfo in microservice handlers (TCP)', () => {
       imports: [
         RateLimitModule.forRoot({
           redis: process.env.REDIS_URL!,
+          timeoutMs: TEST_TIMEOUT_MS,
           keyPrefix: `e2e:${randomUUID()}:`,
         }),
       ],

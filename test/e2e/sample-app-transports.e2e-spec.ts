@@ -10,6 +10,7 @@ import {
   startSampleApp,
 } from '../support/sample-app-process.mjs';
 import { connectSocketIo, type GatewayClient, type GatewayReply } from '../support/ws-clients.js';
+import { TEST_TIMEOUT_MS } from '../support/rate-limit-modules.js';
 
 type StoreName = 'redis' | 'memory';
 const STORES: readonly StoreName[] = ['redis', 'memory'];
@@ -65,7 +66,10 @@ describe.each(STORES)(
     const clients: GatewayClient[] = [];
 
     beforeEach(async () => {
-      const settings: SampleAppSettings = { keyPrefix: `e2e:${randomUUID()}:` };
+      const settings: SampleAppSettings = {
+        keyPrefix: `e2e:${randomUUID()}:`,
+        timeoutMs: TEST_TIMEOUT_MS,
+      };
       if (store === 'redis') settings.redis = process.env.REDIS_URL!;
       running = await startApp(
         'express',

@@ -4,6 +4,7 @@ import { RateLimitService } from 'nest-redis-rate-limit';
 import { AppModule, type SampleAppSettings } from '../../sample-app/src/app.module.js';
 import { SEARCH_LIMITS } from '../../sample-app/src/search/search-limits.js';
 import { ADAPTERS, type AdapterName, type RunningApp, startApp } from '../support/app-factory.js';
+import { TEST_TIMEOUT_MS } from '../support/rate-limit-modules.js';
 
 type StoreName = 'redis' | 'memory';
 const CASES: [AdapterName, StoreName][] = ADAPTERS.flatMap((adapter) =>
@@ -49,7 +50,10 @@ describe.each(CASES)('sample app on %s with the %s store', (adapter, store) => {
   let http: () => ReturnType<typeof request>;
 
   beforeEach(async () => {
-    const settings: SampleAppSettings = { keyPrefix: `e2e:${randomUUID()}:` };
+    const settings: SampleAppSettings = {
+      keyPrefix: `e2e:${randomUUID()}:`,
+      timeoutMs: TEST_TIMEOUT_MS,
+    };
     if (store === 'redis') settings.redis = process.env.REDIS_URL!;
     running = await startApp(adapter, AppModule.register(settings));
     http = () => request(running.url);

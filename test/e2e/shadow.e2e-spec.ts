@@ -17,6 +17,7 @@ import {
 import { CaptureLogger } from '../support/capture-logger.js';
 import { useRedisServices } from '../support/redis-services.js';
 import { freePort } from '../support/redis-process.mjs';
+import { TEST_TIMEOUT_MS } from '../support/rate-limit-modules.js';
 
 const BURST = { name: 'burst', capacity: 3, refill: '3/h' } as const;
 const STRICT = { name: 'strict', capacity: 1, refill: '1/h', shadow: true } as const;
@@ -72,7 +73,7 @@ async function start(
       RateLimitModule.forRoot({
         redis: process.env.REDIS_URL!,
         keyPrefix: `e2e:${randomUUID()}:`,
-        timeoutMs: 2_000,
+        timeoutMs: TEST_TIMEOUT_MS,
         ...options,
       }),
     ],

@@ -8,6 +8,7 @@ import {
   type RateLimitModuleOptions,
 } from 'nest-redis-rate-limit';
 import { ADAPTERS, type RunningApp, startApp } from '../support/app-factory.js';
+import { TEST_TIMEOUT_MS } from '../support/rate-limit-modules.js';
 
 @Controller('bound-thrice')
 @UseGuards(RateLimitGuard)
@@ -56,6 +57,7 @@ describe.each(ADAPTERS)('one charge per request on %s', (adapter) => {
       imports: [
         RateLimitModule.forRoot({
           redis: process.env.REDIS_URL!,
+          timeoutMs: TEST_TIMEOUT_MS,
           keyPrefix: `e2e:${randomUUID()}:`,
           ...options,
         }),

@@ -6,6 +6,7 @@ import request, { type Response } from 'supertest';
 import { RateLimitModule, RateLimitThrottlerStorage } from 'nest-redis-rate-limit';
 import { ADAPTERS, type RunningApp, startApp } from '../support/app-factory.js';
 import { throttler } from '../support/nestjs-throttler.js';
+import { TEST_TIMEOUT_MS } from '../support/rate-limit-modules.js';
 
 const { SkipThrottle, Throttle, ThrottlerGuard, ThrottlerModule } = throttler;
 
@@ -39,7 +40,12 @@ class ThrottledController {
 function withRateLimitStorage(keyPrefix: string): DynamicModule {
   @Module({
     imports: [
-      RateLimitModule.forRoot({ redis: process.env.REDIS_URL!, keyPrefix, global: false }),
+      RateLimitModule.forRoot({
+        redis: process.env.REDIS_URL!,
+        timeoutMs: TEST_TIMEOUT_MS,
+        keyPrefix,
+        global: false,
+      }),
       ThrottlerModule.forRootAsync({
         inject: [RateLimitThrottlerStorage],
         useFactory: (storage: RateLimitThrottlerStorage) => ({ throttlers: THROTTLERS, storage }),

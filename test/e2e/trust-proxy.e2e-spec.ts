@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import request from 'supertest';
 import { AppModule } from '../../sample-app/src/app.module.js';
 import { ADAPTERS, type RunningApp, startApp } from '../support/app-factory.js';
+import { TEST_TIMEOUT_MS } from '../support/rate-limit-modules.js';
 
 /** Six requests to the per-IP public route (capacity 5), each claiming a different client. */
 async function sixSpoofedRequests(app: RunningApp): Promise<number[]> {
@@ -22,7 +23,11 @@ describe.each(ADAPTERS)('keyBy ip on %s', (adapter) => {
   });
 
   const module = () =>
-    AppModule.register({ redis: process.env.REDIS_URL!, keyPrefix: `e2e:${randomUUID()}:` });
+    AppModule.register({
+      redis: process.env.REDIS_URL!,
+      timeoutMs: TEST_TIMEOUT_MS,
+      keyPrefix: `e2e:${randomUUID()}:`,
+    });
 
   it('gives a spoofed X-Forwarded-For no fresh bucket when trust proxy is off (the default)', async () => {
     running = await startApp(adapter, module());

@@ -23,6 +23,7 @@ import {
   type RunningApp,
 } from '../support/app-factory.js';
 import { CaptureLogger } from '../support/capture-logger.js';
+import { TEST_TIMEOUT_MS } from '../support/rate-limit-modules.js';
 
 type AuthRequest = {
   headers: Record<string, string | string[] | undefined>;
@@ -130,7 +131,11 @@ async function start(
   logger: CaptureLogger,
 ): Promise<RunningApp> {
   const imports = [
-    RateLimitModule.forRoot({ redis: process.env.REDIS_URL!, keyPrefix: `e2e:${randomUUID()}:` }),
+    RateLimitModule.forRoot({
+      redis: process.env.REDIS_URL!,
+      timeoutMs: TEST_TIMEOUT_MS,
+      keyPrefix: `e2e:${randomUUID()}:`,
+    }),
     ...(shape.imports ?? []),
   ];
   @Module({ imports, controllers: shape.controllers })

@@ -21,6 +21,7 @@ import {
   type GatewayReply,
 } from '../support/ws-clients.js';
 import { Gate } from '../support/gate.js';
+import { TEST_TIMEOUT_MS } from '../support/rate-limit-modules.js';
 
 /** Holds `report` handlers in flight until the test opens it. */
 const gate = new Gate();
@@ -169,7 +170,13 @@ describe('websocket gateways', () => {
 
     async function start(startOptions: StartOptions = {}): Promise<string> {
       @Module({
-        imports: [RateLimitModule.forRoot({ redis: process.env.REDIS_URL!, keyPrefix })],
+        imports: [
+          RateLimitModule.forRoot({
+            redis: process.env.REDIS_URL!,
+            timeoutMs: TEST_TIMEOUT_MS,
+            keyPrefix,
+          }),
+        ],
         providers: [transport.gateway],
       })
       class GatewayAppModule {}
@@ -262,6 +269,7 @@ describe('websocket gateways', () => {
         imports: [
           RateLimitModule.forRoot({
             redis: process.env.REDIS_URL!,
+            timeoutMs: TEST_TIMEOUT_MS,
             keyPrefix: `e2e:${randomUUID()}:`,
           }),
         ],

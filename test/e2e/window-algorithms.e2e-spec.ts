@@ -5,6 +5,7 @@ import request from 'supertest';
 import { RateLimit, RateLimitModule } from 'nest-redis-rate-limit';
 import { ADAPTERS, type RunningApp, startApp } from '../support/app-factory.js';
 import { type RedisServerProcess, startRedisServer } from '../support/redis-process.mjs';
+import { TEST_TIMEOUT_MS } from '../support/rate-limit-modules.js';
 
 const HOUR_MS = 3_600_000;
 const HOUR_US = HOUR_MS * 1000;
@@ -85,7 +86,14 @@ describe.each(ADAPTERS)('window algorithms over HTTP (%s, its own redis-server)'
     keyPrefix = `test:${randomUUID()}:`;
     running = await startApp(adapter, {
       module: WindowsAppModule,
-      imports: [RateLimitModule.forRoot({ redis: server.url, keyPrefix, global: true })],
+      imports: [
+        RateLimitModule.forRoot({
+          redis: server.url,
+          timeoutMs: TEST_TIMEOUT_MS,
+          keyPrefix,
+          global: true,
+        }),
+      ],
       controllers: [WindowsController],
     });
   });

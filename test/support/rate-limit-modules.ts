@@ -3,8 +3,15 @@ import { Test, type TestingModule } from '@nestjs/testing';
 import { RateLimitModule, type RateLimitModuleOptions } from 'nest-redis-rate-limit';
 
 /**
- * RateLimitModules for one describe block, each with its own key prefix (unless given) and no
- * global guard, initialised, and closed after each test; registers that afterEach hook.
+ * The `timeoutMs` of the tests' modules unless a test is about timeouts: a loaded machine can take
+ * over the default 100 ms, and the failure strategy would then answer a test that is not about it.
+ */
+export const TEST_TIMEOUT_MS = 2_000;
+
+/**
+ * RateLimitModules for one describe block, each with its own key prefix (unless given), no global
+ * guard and TEST_TIMEOUT_MS (unless given), initialised, and closed after each test; registers
+ * that afterEach hook.
  */
 export function useRateLimitModules(): (options: RateLimitModuleOptions) => Promise<TestingModule> {
   const modules: TestingModule[] = [];
@@ -14,7 +21,12 @@ export function useRateLimitModules(): (options: RateLimitModuleOptions) => Prom
   return async (options) => {
     const moduleRef = await Test.createTestingModule({
       imports: [
-        RateLimitModule.forRoot({ keyPrefix: `test:${randomUUID()}:`, global: false, ...options }),
+        RateLimitModule.forRoot({
+          keyPrefix: `test:${randomUUID()}:`,
+          global: false,
+          timeoutMs: TEST_TIMEOUT_MS,
+          ...options,
+        }),
       ],
     }).compile();
     await moduleRef.init();

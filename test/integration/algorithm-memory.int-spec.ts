@@ -2,6 +2,7 @@ import { Redis } from 'ioredis';
 import { type LimitOptions, RateLimitModule, RateLimitService } from 'nest-redis-rate-limit';
 import { Test } from '@nestjs/testing';
 import { type RedisServerProcess, startRedisServer } from '../support/redis-process.mjs';
+import { TEST_TIMEOUT_MS } from '../support/rate-limit-modules.js';
 
 const HOUR_MS = 3_600_000;
 /** Identities measured per algorithm: one decision each. */
@@ -58,7 +59,14 @@ describe('Redis memory per identity, per algorithm (own redis-server)', () => {
     '%s: one key per identity; an integer for the bucket, a shared one for the fixed window, a short string for the sliding window',
     async (name, limit) => {
       const moduleRef = await Test.createTestingModule({
-        imports: [RateLimitModule.forRoot({ redis: server.url, keyPrefix: 'm:', global: false })],
+        imports: [
+          RateLimitModule.forRoot({
+            redis: server.url,
+            timeoutMs: TEST_TIMEOUT_MS,
+            keyPrefix: 'm:',
+            global: false,
+          }),
+        ],
       }).compile();
       await moduleRef.init();
       try {

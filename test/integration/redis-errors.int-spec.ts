@@ -12,6 +12,7 @@ import {
 } from 'nest-redis-rate-limit';
 import { RateLimitEngine } from '../../lib/rate-limit.engine.js';
 import { type RedisServerProcess, startRedisServer } from '../support/redis-process.mjs';
+import { TEST_TIMEOUT_MS } from '../support/rate-limit-modules.js';
 
 const OPEN: LimitOptions = { name: 'open', capacity: 5, refill: '1/hour' };
 const CLOSED: LimitOptions = { ...OPEN, name: 'closed', failureStrategy: 'closed' };
@@ -108,6 +109,7 @@ describe.each(FAULTS)('Redis error that is not availability: $name', (fault) => 
       imports: [
         RateLimitModule.forRoot({
           redis: server.url,
+          timeoutMs: TEST_TIMEOUT_MS,
           keyPrefix,
           circuitBreaker: { failureThreshold: THRESHOLD, cooldownMs: 10_000 },
         }),

@@ -17,6 +17,7 @@ import { defineLuaCommand } from '../../lib/algorithms/lua-command.js';
 import { tokenBucket } from '../../lib/algorithms/token-bucket/token-bucket.js';
 import { RateLimitEngine } from '../../lib/rate-limit.engine.js';
 import { useRedisServices } from '../support/redis-services.js';
+import { TEST_TIMEOUT_MS } from '../support/rate-limit-modules.js';
 
 /**
  * The fixed window reads its key's expiry with PEXPIRETIME, which Redis has since 7.0. On an older
@@ -113,6 +114,7 @@ describe('an algorithm the Redis server is too old for', () => {
       imports: [
         RateLimitModule.forRoot({
           redis: redis.url(),
+          timeoutMs: TEST_TIMEOUT_MS,
           keyPrefix,
           circuitBreaker: { failureThreshold: THRESHOLD, cooldownMs: 60_000 },
         }),

@@ -38,7 +38,7 @@ require('reflect-metadata');
   const { NestFactory } = require('@nestjs/core');
   const lib = await ${load};
   class AppModule {}
-  Module({ imports: [lib.RateLimitModule.forRoot({ redis: process.env.REDIS_URL, keyPrefix: process.env.KEY_PREFIX, global: false })] })(AppModule);
+  Module({ imports: [lib.RateLimitModule.forRoot({ redis: process.env.REDIS_URL, keyPrefix: process.env.KEY_PREFIX, global: false, timeoutMs: 2000 })] })(AppModule);
   const app = await NestFactory.createApplicationContext(AppModule, { logger: false });
   const service = app.get(lib.RateLimitService);
   const sources = [];

@@ -10,7 +10,12 @@ describe('token leasing on Redis', () => {
   it('leases from the second request of a key and spends the lease without round trips', async () => {
     const prefix = `test:${randomUUID()}:`;
     const limiter = (await instance({ keyPrefix: prefix })).get(RateLimitService);
-    const limit: LimitOptions = { capacity: 100, refill: '100/hour', lease: { tokens: 10 } };
+    // A lease of a minute: it must outlive the other module built in between on a slow machine.
+    const limit: LimitOptions = {
+      capacity: 100,
+      refill: '100/hour',
+      lease: { tokens: 10, ttlMs: 60_000 },
+    };
     const peekElsewhere = async (): Promise<number> =>
       (
         await (
@@ -63,13 +68,14 @@ describe('token leasing on Redis', () => {
       refill: '50/hour',
       lease: { tokens: 5, ttlMs: 1_000 },
     };
-    for (let i = 0; i < 30; i++) {
-      await limiter.consume(`user:${i}`, limit);
-      await limiter.consume(`user:${i}`, limit); // leases 5
-    }
+    const users = Array.from({ length: 30 }, (_, i) => `user:${i}`);
+    for (const user of users) await limiter.consume(user, limit);
+    // The second requests together, so the 30 leases are granted within a few ms however slow
+    // the machine: each leases 5.
+    await Promise.all(users.map((user) => limiter.consume(user, limit)));
     const before = await scriptCalls();
     await sleep(1_400); // every lease expires and the sweep (every 100 ms) gives them back
-    // 30 leases taken within a few ms expire within one or two sweeps: one call each
+    // 30 leases granted within a few ms expire within one or two sweeps: one call each
     const refunds = (await scriptCalls()) - before;
     expect(refunds).toBeGreaterThanOrEqual(1);
     expect(refunds).toBeLessThanOrEqual(2);
@@ -101,7 +107,12 @@ describe('token leasing on Redis', () => {
   it('gives held tokens back when the module closes', async () => {
     const prefix = `test:${randomUUID()}:`;
     const moduleRef = await instance({ keyPrefix: prefix });
-    const limit: LimitOptions = { capacity: 50, refill: '50/hour', lease: { tokens: 20 } };
+    // Held until the close, however long building the other module takes.
+    const limit: LimitOptions = {
+      capacity: 50,
+      refill: '50/hour',
+      lease: { tokens: 20, ttlMs: 60_000 },
+    };
     const limiter = moduleRef.get(RateLimitService);
     await limiter.consume('user:1', limit);
     await limiter.consume('user:1', limit); // leases 20

@@ -48,24 +48,25 @@ describe('blocks on Redis, two instances sharing it', () => {
     const [a, b] = await fleet();
     expect((await b.consume('user:1', LIMIT)).allowed).toBe(true);
 
-    await a.block('user:1', 3_000);
+    await a.block('user:1', 6_000);
     const here = await a.consume('user:1', LIMIT);
     expect(here).toMatchObject({ allowed: false, source: 'block', remaining: 0 });
-    expect(here.retryAfterMs).toBeGreaterThan(2_500);
-    expect(here.retryAfterMs).toBeLessThanOrEqual(3_000);
-    // The first block of the fleet reaches the other instance at its next poll of the marker.
-    expect(await until(false, () => b.peek('user:1', LIMIT), 2_000)).toBeLessThan(1_500);
+    expect(here.retryAfterMs).toBeGreaterThan(5_000);
+    expect(here.retryAfterMs).toBeLessThanOrEqual(6_000);
+    // The first block of the fleet reaches the other instance at its next poll of the marker
+    // (each second; a loaded machine may run a poll late), long before the block ends.
+    expect(await until(false, () => b.peek('user:1', LIMIT), 4_000)).toBeLessThan(2_500);
     const there = await b.consume('user:1', { ...LIMIT, name: 'other' });
     expect(there).toMatchObject({ allowed: false, source: 'block' });
-    expect(there.retryAfterMs).toBeGreaterThan(1_000);
-    expect(there.retryAfterMs).toBeLessThanOrEqual(3_000);
+    expect(there.retryAfterMs).toBeGreaterThan(3_000);
+    expect(there.retryAfterMs).toBeLessThanOrEqual(6_000);
     // Another identity is not blocked.
     expect(await b.consume('user:2', LIMIT)).toMatchObject({ allowed: true, source: 'redis' });
 
     // Denied requests took nothing: once the block ends, 4 of 5 tokens are left.
-    await until(true, () => a.peek('user:1', LIMIT), 3_500);
+    await until(true, () => a.peek('user:1', LIMIT), 6_500);
     expect(await b.consume('user:1', LIMIT)).toMatchObject({ allowed: true, remaining: 3 });
-  });
+  }, 15_000);
 
   it("with blocks: 'always', a block reaches the other instance at once", async () => {
     const [a, b] = await fleet({ blocks: 'always' });
@@ -78,20 +79,20 @@ describe('blocks on Redis, two instances sharing it', () => {
   it('while any block is active, a new one reaches the other instance at once', async () => {
     const [a, b] = await fleet();
     await a.block('user:1', 60_000);
-    await until(false, () => b.peek('user:1', LIMIT), 2_000);
+    await until(false, () => b.peek('user:1', LIMIT), 4_000);
     await a.block('user:2', 60_000);
     expect(await b.consume('user:2', LIMIT)).toMatchObject({ allowed: false, source: 'block' });
   });
 
-  it('unblock lifts it here at once and on the other instance within a second', async () => {
+  it('unblock lifts it here at once, and on the other instance at its next poll of the marker (each second)', async () => {
     const [a, b] = await fleet();
     await a.block('user:1', 60_000);
-    await until(false, () => b.peek('user:1', LIMIT), 2_000);
+    await until(false, () => b.peek('user:1', LIMIT), 4_000);
 
     await b.unblock('user:1');
     expect(await b.consume('user:1', LIMIT)).toMatchObject({ allowed: true, source: 'redis' });
     // a set the block and knows it locally: it forgets it when it sees the marker change.
-    expect(await until(true, () => a.peek('user:1', LIMIT), 2_000)).toBeLessThan(1_500);
+    expect(await until(true, () => a.peek('user:1', LIMIT), 4_000)).toBeLessThan(2_500);
   });
 
   it('blocks the given limits only; unblocking some limits leaves a block of all in place', async () => {
@@ -114,7 +115,7 @@ describe('blocks on Redis, two instances sharing it', () => {
     await a.unblock('user:1');
     expect(await a.consume('user:1', TWO)).toMatchObject({ allowed: true });
     // b had learned the block from Redis: it forgets it when it sees the marker change.
-    expect(await until(true, () => b.peek('user:1', TWO), 2_000)).toBeLessThan(1_500);
+    expect(await until(true, () => b.peek('user:1', TWO), 4_000)).toBeLessThan(2_500);
   });
 
   it('a second block replaces the first, shorter or longer', async () => {
@@ -130,7 +131,7 @@ describe('blocks on Redis, two instances sharing it', () => {
   it('a blocked identity that keeps sending costs no round trip once this instance knows', async () => {
     const [a, b] = await fleet();
     await a.block('user:1', 60_000);
-    await until(false, () => b.peek('user:1', LIMIT), 2_000);
+    await until(false, () => b.peek('user:1', LIMIT), 4_000);
 
     const before = await scriptCalls();
     for (const limiter of [a, b]) {

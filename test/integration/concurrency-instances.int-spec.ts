@@ -2,6 +2,7 @@ import { performance } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Redis } from 'ioredis';
 import { type RedisServerProcess, startRedisServer } from '../support/redis-process.mjs';
+import { TEST_TIMEOUT_MS } from '../support/rate-limit-modules.js';
 import { type StatusAnswer, statusOf } from '../support/status-of.js';
 import {
   buildSampleApp,
@@ -44,7 +45,10 @@ describe('@ConcurrencyLimit across sample-app processes, one of them killed with
   });
 
   it("holds max across instances, and a SIGKILLed instance's slots come back within one lease", async () => {
-    apps = await startSampleApps(2, { entry: build.entry, env: { REDIS_URL: server.url } });
+    apps = await startSampleApps(2, {
+      entry: build.entry,
+      env: { REDIS_URL: server.url, RATE_LIMIT_TIMEOUT_MS: String(TEST_TIMEOUT_MS) },
+    });
     const [doomed, survivor] = apps as [SampleAppProcess, SampleAppProcess];
 
     // Two slow reports on the instance about to die: both slots of 127.0.0.1.

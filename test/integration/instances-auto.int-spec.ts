@@ -3,6 +3,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { Redis } from 'ioredis';
 import { HEARTBEAT_MS } from '../../lib/pipeline/instance-registry.layer.js';
 import { type RedisServerProcess, startRedisServer } from '../support/redis-process.mjs';
+import { TEST_TIMEOUT_MS } from '../support/rate-limit-modules.js';
 import { statusOf } from '../support/status-of.js';
 import {
   buildSampleApp,
@@ -49,6 +50,8 @@ describe("instances: 'auto' with 3 sample-app processes", () => {
         REDIS_URL: server.url,
         RATE_LIMIT_FAILURE_STRATEGY: 'local',
         RATE_LIMIT_INSTANCES: 'auto',
+        // A heartbeat late on a loaded machine must still count; stopped, Redis fails at once.
+        RATE_LIMIT_TIMEOUT_MS: String(TEST_TIMEOUT_MS),
       },
     });
     await untilLive(admin, 3, 5_000);
@@ -56,8 +59,18 @@ describe("instances: 'auto' with 3 sample-app processes", () => {
     // One instance stops before the outage: it leaves the count as it shuts down.
     await apps[2]!.stop();
     await untilLive(admin, 2, 5_000);
-    // Each remaining instance reads the count at its next heartbeat.
-    await sleep(HEARTBEAT_MS + 500);
+    // Each remaining instance reads the count (2) in the reply to its next heartbeat, which
+    // scores it with Redis's time: wait until both have beaten since the leave.
+    const [seconds, micros] = await admin.time();
+    const leftAtMs = Number(seconds) * 1000 + Math.floor(Number(micros) / 1000);
+    const started = performance.now();
+    while ((await admin.zcount(INSTANCES_KEY, `(${leftAtMs}`, '+inf')) < 2) {
+      if (performance.now() - started > 5 * HEARTBEAT_MS) {
+        throw new Error('the two instances left did not both beat after the third left');
+      }
+      await sleep(50);
+    }
+    await sleep(100); // for the last reply to be read
 
     await admin.quit();
     admin = undefined;

@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
-import { request as httpRequest } from 'node:http';
+import { request as httpRequest, type ServerResponse } from 'node:http';
+import { performance } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
 import {
   BadRequestException,
@@ -13,6 +14,7 @@ import {
   Module,
   Post,
   Query,
+  Res,
   UnauthorizedException,
   UseGuards,
 } from '@nestjs/common';
@@ -23,6 +25,7 @@ import { RateLimit, RateLimitModule } from 'nest-redis-rate-limit';
 import { AppModule } from '../../sample-app/src/app.module.js';
 import { ADAPTERS, type AdapterName, type RunningApp, startApp } from '../support/app-factory.js';
 import { type RunningMicroservice, startTcpMicroservice } from '../support/microservice-factory.js';
+import { Gate } from '../support/gate.js';
 import { TEST_TIMEOUT_MS } from '../support/rate-limit-modules.js';
 
 /** The app's own guard, after RateLimitGuard: refuses requests that send `x-deny`. */
@@ -63,13 +66,31 @@ class ChargeController {
     return { ok: true };
   }
 
+  /**
+   * With `?wait=1`, answers only once its client has gone (the response closed unsent), so that
+   * "went away before the response" is a state the test sets, not a race against a timer.
+   */
   @RateLimit({ capacity: 1, refill: HOURLY, chargeOn: 'failure' })
-  @Get('slow')
-  async slow(): Promise<{ ok: true }> {
-    await sleep(300);
+  @Get('abandoned')
+  async abandoned(
+    @Query('wait') wait: string | undefined,
+    @Res({ passthrough: true }) response: ServerResponse | { raw: ServerResponse },
+  ): Promise<{ ok: true }> {
+    await entered.pass();
+    const raw = 'raw' in response ? response.raw : response;
+    if (wait === '1') {
+      if (!raw.destroyed) await new Promise((closed) => raw.once('close', closed));
+      abandonedCalls += 1;
+    }
     return { ok: true };
   }
 }
+
+/** Counts the calls that reached the `abandoned` handler (always open: nobody waits at it). */
+const entered = new Gate();
+entered.open();
+/** The `?wait=1` calls that saw their client go. */
+let abandonedCalls = 0;
 
 describe.each(
   ADAPTERS.flatMap((adapter) => (['redis', 'memory'] as const).map((store) => [adapter, store])),
@@ -130,23 +151,25 @@ describe.each(
   });
 
   it('keeps the charge of a call whose client went away before the response', async () => {
-    expect((await request(running.url).get('/charge/slow')).status).toBe(200);
-    expect((await request(running.url).get('/charge/slow')).status).toBe(200);
-    await abortAfter(`${running.url}/charge/slow`, 50);
-    // The handler finishes meanwhile; nothing was sent, so nothing is known: the charge stays.
-    await sleep(500);
-    expect((await request(running.url).get('/charge/slow')).status).toBe(429);
+    // Successes come back: capacity 1 passes any number of them.
+    expect((await request(running.url).get('/charge/abandoned')).status).toBe(200);
+    expect((await request(running.url).get('/charge/abandoned')).status).toBe(200);
+    // Charged once the handler runs; the client leaves then, and the handler ends after.
+    const before = abandonedCalls;
+    const sent = httpRequest(`${running.url}/charge/abandoned?wait=1`);
+    sent.on('error', () => undefined);
+    sent.end();
+    await entered.untilEntered(entered.entered + 1);
+    sent.destroy();
+    const started = performance.now();
+    while (abandonedCalls === before) {
+      if (performance.now() - started > 5_000) throw new Error('the server never saw the close');
+      await sleep(10);
+    }
+    // Nothing was sent, so nothing is known: the charge stays.
+    expect((await request(running.url).get('/charge/abandoned')).status).toBe(429);
   });
 });
-
-/** Sends a GET and destroys the connection after `ms`, before any answer. */
-async function abortAfter(url: string, ms: number): Promise<void> {
-  const sent = httpRequest(url);
-  sent.on('error', () => undefined);
-  sent.end();
-  await sleep(ms);
-  sent.destroy();
-}
 
 @Controller()
 class RpcChargeController {

@@ -7,10 +7,10 @@ import { RateLimitEngine } from '../../lib/rate-limit.engine.js';
 import type { CircuitBreaker } from '../../lib/pipeline/circuit-breaker.js';
 import { type RedisServerProcess, startRedisServer } from '../support/redis-process.mjs';
 
-const TIMEOUT_MS = 100;
+const TIMEOUT_MS = 200;
 const THRESHOLD = 5;
 const COOLDOWN_MS = 1_000;
-/** Decisions while the circuit is open must not pay the timeout: median under 1/20 of it. */
+/** Decisions while the circuit is open must not pay the timeout: median under 1/40 of it. */
 const FAST_MS = 5;
 const LIMIT = { name: 'breaker', capacity: 1_000, refill: '1/hour' } satisfies LimitOptions;
 

@@ -307,7 +307,8 @@ describe('RateLimitThrottlerStorage when Redis fails', () => {
       expect(ms).toBeGreaterThanOrEqual(90);
       expect(ms).toBeLessThan(1_000);
     }
-    for (const ms of durationsMs.slice(3)) expect(ms).toBeLessThan(20);
+    // Without a store call: far from the timeout, though a busy machine may stall one.
+    for (const ms of durationsMs.slice(3)) expect(ms).toBeLessThan(50);
   });
 });
 

@@ -125,8 +125,10 @@ describe('RateLimitThrottlerStorage on Redis, side by side with @nestjs/throttle
     const theirs = new throttler.ThrottlerStorageService();
     const key = randomUUID();
     try {
+      // Whole seconds: the seconds left, read from two clocks a moment apart, then change at
+      // the same whole second of elapsed time, not half-way through the loop.
       for (let i = 0; i < 260; i++) {
-        const ttl = [60_000, 30_500, 45_000][i % 3]!;
+        const ttl = [60_000, 30_000, 45_000][i % 3]!;
         const args = [key, ttl, 250, 0, 'default'] as const;
         const [a, b] = [await ours.increment(...args), await theirs.increment(...args)];
         expect({ call: i, ...a }).toEqual({ call: i, ...b });

@@ -2,6 +2,7 @@ import { ConfigurableModuleBuilder } from '@nestjs/common';
 import { APP_GUARD } from '@nestjs/core';
 import type { RateLimitModuleFactoryOptions } from './options/rate-limit-module-options.interface.js';
 import { RateLimitGuard } from './rate-limit.guard.js';
+import { RedisRequirementsCheck } from './redis-requirements.check.js';
 
 /** Injection token of the options exactly as given to forRoot / returned by forRootAsync's factory. */
 export const RATE_LIMIT_MODULE_OPTIONS = Symbol('RATE_LIMIT_MODULE_OPTIONS');
@@ -16,12 +17,15 @@ export const {
 })
   .setClassMethodName('forRoot')
   // `global` shapes the module (it adds APP_GUARD), so it is an extra: never a factory result.
+  // The start-up check of the app's limits goes with the global guard, which judges them all.
   .setExtras({ global: true }, (definition, extras) => ({
     ...definition,
     global: true,
     providers: [
       ...(definition.providers ?? []),
-      ...(extras.global ? [{ provide: APP_GUARD, useExisting: RateLimitGuard }] : []),
+      ...(extras.global
+        ? [{ provide: APP_GUARD, useExisting: RateLimitGuard }, RedisRequirementsCheck]
+        : []),
     ],
   }))
   .build();

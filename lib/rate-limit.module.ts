@@ -1,5 +1,5 @@
 import { type DynamicModule, Module } from '@nestjs/common';
-import { APP_INTERCEPTOR } from '@nestjs/core';
+import { APP_INTERCEPTOR, DiscoveryModule } from '@nestjs/core';
 import type { RateLimitModuleFactoryOptions } from './options/rate-limit-module-options.interface.js';
 import { resolveModuleOptions } from './options/resolve-module-options.js';
 import { RESOLVED_RATE_LIMIT_OPTIONS } from './rate-limit.constants.js';
@@ -28,6 +28,8 @@ import { RateLimitThrottlerStorage } from './throttler/rate-limit-throttler.stor
  * @publicApi
  */
 @Module({
+  // DiscoveryService, for RedisRequirementsCheck's look at the app's declared limits.
+  imports: [DiscoveryModule],
   providers: [
     {
       provide: RESOLVED_RATE_LIMIT_OPTIONS,

@@ -108,6 +108,12 @@ export interface Algorithm<
    * bucket-script.lua keeps an unknown command's error to its decision, as it does a read's.
    */
   readonly minRedisVersion?: string;
+  /**
+   * The commands of its Lua that servers older than `minRedisVersion` lack. An app whose limits
+   * use it asks Redis for them at start-up (RedisRequirementsCheck), and refuses to start when a
+   * server lacks one.
+   */
+  readonly newerCommands?: readonly string[];
   /** The one rule parameter the script receives beside capacity. */
   scriptParam(rule: Rule): number;
   /** Judges `cost` against a bucket's state (undefined: no key, a full bucket) at `nowUs`. */

@@ -12,6 +12,11 @@ export interface RateLimitStore extends DecisionLayer {
   waitUntilReady?(): Promise<void>;
   /** Calls `listener` whenever the store's connection comes back; returns the unsubscribe. */
   onReconnect?(listener: () => void): () => void;
+  /**
+   * The commands of `commands` its server lacks (on a Cluster, any master); rejects when it
+   * cannot tell. A store that runs no Redis commands leaves it out.
+   */
+  missingCommands?(commands: readonly string[]): Promise<readonly string[]>;
 }
 
 /** Injection token of the active store; shares its name with the interface. */

@@ -117,6 +117,18 @@ export class RedisRateLimitStore implements RateLimitStore {
     });
   }
 
+  /**
+   * COMMAND INFO answers nil for a command the server does not have (too old, or renamed away).
+   * Bounded like any call; rejects when Redis cannot be asked or refuses COMMAND.
+   */
+  async missingCommands(commands: readonly string[]): Promise<readonly string[]> {
+    const nodes = isCluster(this.client) ? this.client.nodes('master') : [this.client];
+    const answers = await this.bounded(() =>
+      Promise.all(nodes.map((node) => node.command('INFO', ...commands))),
+    );
+    return commands.filter((_, i) => answers.some((infos) => infos[i] === null));
+  }
+
   async close(): Promise<void> {
     if (!this.ownsClient) return;
     try {

@@ -1,6 +1,6 @@
 import { createHash, randomUUID } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
-import type { Cluster } from 'ioredis';
+import type { Cluster, Redis } from 'ioredis';
 import {
   type LimitOptions,
   RateLimitService,
@@ -24,6 +24,12 @@ const groupByHashTag = (keys: readonly string[]): number[][] =>
     group.map(({ index }) => index),
   );
 const slow = (capacity: number) => ({ capacity, usPerToken: HOUR_US });
+
+/** COMMAND INFO calls a master has counted so far. */
+async function commandInfoCalls(master: Redis): Promise<number> {
+  const stats = await master.info('commandstats');
+  return Number(/^cmdstat_command\|info:calls=(\d+)/m.exec(stats)?.[1] ?? 0);
+}
 
 describe('Redis Cluster (3 masters on loopback)', () => {
   let cluster: RedisClusterProcesses;
@@ -72,6 +78,15 @@ describe('Redis Cluster (3 masters on loopback)', () => {
     expect(client.isCluster).toBe(true);
     expect(client.status).toBe('ready');
     expect(client.nodes('master')).toHaveLength(3);
+  });
+
+  it("asks every master for the commands an algorithm needs (the start-up check's question)", async () => {
+    const before = await Promise.all(client.nodes('master').map(commandInfoCalls));
+    await expect(store.missingCommands(['PEXPIRETIME', 'NRRL-NO-SUCH-COMMAND'])).resolves.toEqual([
+      'NRRL-NO-SUCH-COMMAND',
+    ]);
+    const after = await Promise.all(client.nodes('master').map(commandInfoCalls));
+    expect(after.map((calls, i) => calls - before[i]!)).toEqual([1, 1, 1]);
   });
 
   it('options accept a Cluster the user owns, and reject an empty node list', () => {

@@ -1,6 +1,10 @@
 import { randomUUID } from 'node:crypto';
-import { Controller, Get, type INestApplication } from '@nestjs/common';
+import { performance } from 'node:perf_hooks';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { Controller, Get, type INestApplication, type Type } from '@nestjs/common';
 import { Test } from '@nestjs/testing';
+import { WsAdapter } from '@nestjs/platform-ws';
+import { SubscribeMessage, WebSocketGateway } from '@nestjs/websockets';
 import { Redis } from 'ioredis';
 import request from 'supertest';
 import {
@@ -8,6 +12,7 @@ import {
   RateLimit,
   RateLimitConfigError,
   RateLimitModule,
+  type RateLimitModuleOptions,
   RateLimitService,
 } from 'nest-redis-rate-limit';
 import type { BucketRequest } from '../../lib/algorithms/algorithm.interface.js';
@@ -16,6 +21,8 @@ import { fixedWindow } from '../../lib/algorithms/fixed-window/fixed-window.js';
 import { defineLuaCommand } from '../../lib/algorithms/lua-command.js';
 import { tokenBucket } from '../../lib/algorithms/token-bucket/token-bucket.js';
 import { RateLimitEngine } from '../../lib/rate-limit.engine.js';
+import { CaptureLogger } from '../support/capture-logger.js';
+import { freePort, type RedisServerProcess, startRedisServer } from '../support/redis-process.mjs';
 import { useRedisServices } from '../support/redis-services.js';
 import { TEST_TIMEOUT_MS } from '../support/rate-limit-modules.js';
 
@@ -53,6 +60,25 @@ class LimitedController {
   @Get('bucket')
   bucket() {
     return 'ok';
+  }
+}
+
+@Controller()
+class BucketOnlyController {
+  @RateLimit(BUCKET)
+  @Get('bucket-only')
+  bucket() {
+    return 'ok';
+  }
+}
+
+/** A gateway is a provider, not a controller: its limits count too. */
+@WebSocketGateway()
+class WindowedGateway {
+  @RateLimit(WINDOW)
+  @SubscribeMessage('ping')
+  ping() {
+    return 'pong';
   }
 }
 
@@ -108,32 +134,115 @@ describe('an algorithm the Redis server is too old for', () => {
     expect((await service.peek('user:2', BUCKET)).remaining).toBe(99);
   });
 
-  it('guard: 500 on a fixed-window route (never a pass), the token-bucket route still judged by Redis', async () => {
-    const keyPrefix = `test:${randomUUID()}:`;
+  /** An app with the global guard, its module built from `options`, and its start-up log. */
+  async function createApp(
+    options: RateLimitModuleOptions,
+    controllers: Type[] = [LimitedController],
+  ): Promise<{ app: INestApplication; logger: CaptureLogger }> {
+    const moduleRef = await Test.createTestingModule({
+      imports: [
+        RateLimitModule.forRoot({
+          timeoutMs: TEST_TIMEOUT_MS,
+          keyPrefix: `test:${randomUUID()}:`,
+          circuitBreaker: { failureThreshold: THRESHOLD, cooldownMs: 60_000 },
+          ...options,
+        }),
+      ],
+      controllers,
+    }).compile();
+    const logger = new CaptureLogger();
+    moduleRef.useLogger(logger);
+    return { app: moduleRef.createNestApplication(), logger };
+  }
+
+  it('an app whose routes use a fixed window refuses to start, naming the routes', async () => {
+    const { app } = await createApp({ redis: redis.url() });
+    try {
+      await expect(app.init()).rejects.toThrow(
+        new RateLimitConfigError('Redis', [
+          "algorithm 'fixed-window' needs Redis 7.0 or later (this server lacks PEXPIRETIME); " +
+            "used by LimitedController.window ('window')",
+        ]),
+      );
+    } finally {
+      await app.close();
+    }
+  });
+
+  it("so does one whose gateway's handler uses one", async () => {
     const moduleRef = await Test.createTestingModule({
       imports: [
         RateLimitModule.forRoot({
           redis: redis.url(),
           timeoutMs: TEST_TIMEOUT_MS,
-          keyPrefix,
-          circuitBreaker: { failureThreshold: THRESHOLD, cooldownMs: 60_000 },
+          keyPrefix: `test:${randomUUID()}:`,
         }),
       ],
-      controllers: [LimitedController],
+      providers: [WindowedGateway],
     }).compile();
     moduleRef.useLogger(false);
-    const app: INestApplication = moduleRef.createNestApplication();
-    await app.init();
+    const app = moduleRef.createNestApplication();
+    app.useWebSocketAdapter(new WsAdapter(app));
     try {
+      await expect(app.init()).rejects.toThrow(/used by WindowedGateway\.ping \('window'\)$/);
+    } finally {
+      await app.close();
+    }
+  });
+
+  it('so does one whose defaultLimit is a fixed window; one using token buckets only starts', async () => {
+    const windowed = await createApp({ redis: redis.url(), defaultLimit: WINDOW }, [
+      BucketOnlyController,
+    ]);
+    try {
+      await expect(windowed.app.init()).rejects.toThrow(
+        /^Redis: algorithm 'fixed-window' needs Redis 7\.0 or later \(this server lacks PEXPIRETIME\); used by defaultLimit \('window'\)$/,
+      );
+    } finally {
+      await windowed.app.close();
+    }
+    const buckets = await createApp({ redis: redis.url() }, [BucketOnlyController]);
+    try {
+      await buckets.app.init();
+      const http = buckets.app.getHttpServer() as Parameters<typeof request>[0];
+      const answer = await request(http).get('/bucket-only').expect(200);
+      expect(answer.headers['ratelimit']).toBe('"bucket";r=99;t=36');
+    } finally {
+      await buckets.app.close();
+    }
+  });
+
+  it('guard, when Redis could not be asked at start-up: 500 on a fixed-window route (never a pass), the token-bucket route still judged by Redis', async () => {
+    // Nothing listens on the port while the app starts: the check cannot ask, says so, and lets
+    // the app start; the server that comes up there later lacks PEXPIRETIME.
+    const port = await freePort();
+    const { app, logger } = await createApp({
+      redis: `redis://127.0.0.1:${port}`,
+      readyWaitMs: 200,
+      // The failures before the server is up open the circuit; it must close soon after.
+      circuitBreaker: { failureThreshold: THRESHOLD, cooldownMs: 200 },
+    });
+    let late: RedisServerProcess | undefined;
+    try {
+      await app.init();
+      expect(logger.containing('Could not ask Redis at start-up')).toHaveLength(1);
+      late = await startRedisServer({ port, args: WITHOUT_PEXPIRETIME });
       const http = app.getHttpServer() as Parameters<typeof request>[0];
+      // Until the client reconnects the failure strategy answers, without headers.
+      const started = performance.now();
+      while ((await request(http).get('/bucket')).headers['ratelimit'] === undefined) {
+        if (performance.now() - started > 10_000) throw new Error('never judged by Redis');
+        await sleep(50);
+      }
       await request(http).get('/window').expect(200);
       for (let i = 0; i < DECISIONS; i++) {
         await request(http).get('/window').expect(500);
         const bucket = await request(http).get('/bucket').expect(200);
-        expect(bucket.headers['ratelimit']).toBe(`"bucket";r=${99 - i};t=${36 * (i + 1)}`);
+        expect(bucket.headers['ratelimit']).toBe(`"bucket";r=${98 - i};t=${36 * (i + 2)}`);
       }
     } finally {
       await app.close();
+      await late?.stop();
     }
   });
 

@@ -78,6 +78,7 @@ export const fixedWindow: Algorithm<FixedWindowState, FixedWindowCheck, WindowRu
   lua: readLua('fixed-window/fixed-window.lua'),
   // PEXPIRETIME tells which window a count belongs to
   minRedisVersion: '7.0',
+  newerCommands: ['PEXPIRETIME'],
 
   scriptParam: (rule) => rule.windowUs,
 

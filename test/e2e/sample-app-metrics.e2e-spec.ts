@@ -5,6 +5,7 @@ import {
   startSampleApp,
 } from '../support/sample-app-process.mjs';
 import { freePort, type RedisServerProcess, startRedisServer } from '../support/redis-process.mjs';
+import { TEST_TIMEOUT_MS } from '../support/rate-limit-modules.js';
 
 const decisions = (outcome: string, source: string) =>
   `ratelimit_decisions_total{ratelimit_scope="PublicController.hello",ratelimit_outcome="${outcome}",` +
@@ -25,7 +26,11 @@ describe('the sample app process with METRICS_PORT', () => {
     ]);
     app = await startSampleApp({
       entry: build.entry,
-      env: { REDIS_URL: server.url, METRICS_PORT: String(metricsPort) },
+      env: {
+        REDIS_URL: server.url,
+        METRICS_PORT: String(metricsPort),
+        RATE_LIMIT_TIMEOUT_MS: String(TEST_TIMEOUT_MS),
+      },
     });
   }, 60_000);
 

@@ -169,6 +169,28 @@ describe('an algorithm the Redis server is too old for', () => {
     }
   });
 
+  it('so does one whose module comes from forRootAsync', async () => {
+    const moduleRef = await Test.createTestingModule({
+      imports: [
+        RateLimitModule.forRootAsync({
+          useFactory: () => ({
+            redis: redis.url(),
+            timeoutMs: TEST_TIMEOUT_MS,
+            keyPrefix: `test:${randomUUID()}:`,
+          }),
+        }),
+      ],
+      controllers: [LimitedController],
+    }).compile();
+    moduleRef.useLogger(false);
+    const app = moduleRef.createNestApplication();
+    try {
+      await expect(app.init()).rejects.toThrow(/used by LimitedController\.window \('window'\)$/);
+    } finally {
+      await app.close();
+    }
+  });
+
   it("so does one whose gateway's handler uses one", async () => {
     const moduleRef = await Test.createTestingModule({
       imports: [

@@ -1,7 +1,13 @@
 import { randomUUID } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { Controller, Get, type INestApplication, type Type } from '@nestjs/common';
+import {
+  Controller,
+  type DynamicModule,
+  Get,
+  type INestApplication,
+  type ModuleMetadata,
+} from '@nestjs/common';
 import { Test } from '@nestjs/testing';
 import { WsAdapter } from '@nestjs/platform-ws';
 import { SubscribeMessage, WebSocketGateway } from '@nestjs/websockets';
@@ -134,21 +140,26 @@ describe('an algorithm the Redis server is too old for', () => {
     expect((await service.peek('user:2', BUCKET)).remaining).toBe(99);
   });
 
-  /** An app with the global guard, its module built from `options`, and its start-up log. */
+  /** The global RateLimitModule of these apps, on this suite's server unless `options` says. */
+  const globalModule = (options: RateLimitModuleOptions = {}): DynamicModule =>
+    RateLimitModule.forRoot({
+      redis: redis.url(),
+      timeoutMs: TEST_TIMEOUT_MS,
+      keyPrefix: `test:${randomUUID()}:`,
+      circuitBreaker: { failureThreshold: THRESHOLD, cooldownMs: 60_000 },
+      ...options,
+    });
+
+  /** An app of `rateLimit` and `classes` (LimitedController by default), and its log. */
   async function createApp(
-    options: RateLimitModuleOptions,
-    controllers: Type[] = [LimitedController],
+    rateLimit: DynamicModule,
+    classes: Pick<ModuleMetadata, 'controllers' | 'providers'> = {
+      controllers: [LimitedController],
+    },
   ): Promise<{ app: INestApplication; logger: CaptureLogger }> {
     const moduleRef = await Test.createTestingModule({
-      imports: [
-        RateLimitModule.forRoot({
-          timeoutMs: TEST_TIMEOUT_MS,
-          keyPrefix: `test:${randomUUID()}:`,
-          circuitBreaker: { failureThreshold: THRESHOLD, cooldownMs: 60_000 },
-          ...options,
-        }),
-      ],
-      controllers,
+      imports: [rateLimit],
+      ...classes,
     }).compile();
     const logger = new CaptureLogger();
     moduleRef.useLogger(logger);
@@ -156,7 +167,7 @@ describe('an algorithm the Redis server is too old for', () => {
   }
 
   it('an app whose routes use a fixed window refuses to start, naming the routes', async () => {
-    const { app } = await createApp({ redis: redis.url() });
+    const { app } = await createApp(globalModule());
     try {
       await expect(app.init()).rejects.toThrow(
         new RateLimitConfigError('Redis', [
@@ -170,20 +181,15 @@ describe('an algorithm the Redis server is too old for', () => {
   });
 
   it('so does one whose module comes from forRootAsync', async () => {
-    const moduleRef = await Test.createTestingModule({
-      imports: [
-        RateLimitModule.forRootAsync({
-          useFactory: () => ({
-            redis: redis.url(),
-            timeoutMs: TEST_TIMEOUT_MS,
-            keyPrefix: `test:${randomUUID()}:`,
-          }),
+    const { app } = await createApp(
+      RateLimitModule.forRootAsync({
+        useFactory: () => ({
+          redis: redis.url(),
+          timeoutMs: TEST_TIMEOUT_MS,
+          keyPrefix: `test:${randomUUID()}:`,
         }),
-      ],
-      controllers: [LimitedController],
-    }).compile();
-    moduleRef.useLogger(false);
-    const app = moduleRef.createNestApplication();
+      }),
+    );
     try {
       await expect(app.init()).rejects.toThrow(/used by LimitedController\.window \('window'\)$/);
     } finally {
@@ -192,18 +198,7 @@ describe('an algorithm the Redis server is too old for', () => {
   });
 
   it("so does one whose gateway's handler uses one", async () => {
-    const moduleRef = await Test.createTestingModule({
-      imports: [
-        RateLimitModule.forRoot({
-          redis: redis.url(),
-          timeoutMs: TEST_TIMEOUT_MS,
-          keyPrefix: `test:${randomUUID()}:`,
-        }),
-      ],
-      providers: [WindowedGateway],
-    }).compile();
-    moduleRef.useLogger(false);
-    const app = moduleRef.createNestApplication();
+    const { app } = await createApp(globalModule(), { providers: [WindowedGateway] });
     app.useWebSocketAdapter(new WsAdapter(app));
     try {
       await expect(app.init()).rejects.toThrow(/used by WindowedGateway\.ping \('window'\)$/);
@@ -213,9 +208,9 @@ describe('an algorithm the Redis server is too old for', () => {
   });
 
   it('so does one whose defaultLimit is a fixed window; one using token buckets only starts', async () => {
-    const windowed = await createApp({ redis: redis.url(), defaultLimit: WINDOW }, [
-      BucketOnlyController,
-    ]);
+    const windowed = await createApp(globalModule({ defaultLimit: WINDOW }), {
+      controllers: [BucketOnlyController],
+    });
     try {
       await expect(windowed.app.init()).rejects.toThrow(
         /^Redis: algorithm 'fixed-window' needs Redis 7\.0 or later \(this server lacks PEXPIRETIME\); used by defaultLimit \('window'\)$/,
@@ -223,7 +218,7 @@ describe('an algorithm the Redis server is too old for', () => {
     } finally {
       await windowed.app.close();
     }
-    const buckets = await createApp({ redis: redis.url() }, [BucketOnlyController]);
+    const buckets = await createApp(globalModule(), { controllers: [BucketOnlyController] });
     try {
       await buckets.app.init();
       const http = buckets.app.getHttpServer() as Parameters<typeof request>[0];
@@ -238,12 +233,14 @@ describe('an algorithm the Redis server is too old for', () => {
     // Nothing listens on the port while the app starts: the check cannot ask, says so, and lets
     // the app start; the server that comes up there later lacks PEXPIRETIME.
     const port = await freePort();
-    const { app, logger } = await createApp({
-      redis: `redis://127.0.0.1:${port}`,
-      readyWaitMs: 200,
-      // The failures before the server is up open the circuit; it must close soon after.
-      circuitBreaker: { failureThreshold: THRESHOLD, cooldownMs: 200 },
-    });
+    const { app, logger } = await createApp(
+      globalModule({
+        redis: `redis://127.0.0.1:${port}`,
+        readyWaitMs: 200,
+        // The failures before the server is up open the circuit; it must close soon after.
+        circuitBreaker: { failureThreshold: THRESHOLD, cooldownMs: 200 },
+      }),
+    );
     let late: RedisServerProcess | undefined;
     try {
       await app.init();

@@ -62,20 +62,19 @@ export class RedisRequirementsCheck implements OnApplicationBootstrap {
 }
 
 /** The places that use each algorithm with commands older servers lack: `Where ('name')`. */
-function usersByAlgorithm(declared: readonly DeclaredLimit[]): Map<Algorithm, string[]> {
-  const users = new Map<Algorithm, string[]>();
+function usersByAlgorithm(declared: readonly DeclaredLimit[]): Map<Algorithm, Set<string>> {
+  const users = new Map<Algorithm, Set<string>>();
   for (const { where, limit } of declared) {
     if (limit.algorithm.newerCommands === undefined) continue;
-    const places = users.get(limit.algorithm) ?? [];
-    const place = `${where} ('${limit.name}')`;
-    if (!places.includes(place)) places.push(place);
+    const places = users.get(limit.algorithm) ?? new Set<string>();
+    places.add(`${where} ('${limit.name}')`);
     users.set(limit.algorithm, places);
   }
   return users;
 }
 
-function listed(places: readonly string[]): string {
-  const shown = places.slice(0, PLACES_SHOWN).join(', ');
-  const more = places.length - PLACES_SHOWN;
+function listed(places: ReadonlySet<string>): string {
+  const shown = [...places].slice(0, PLACES_SHOWN).join(', ');
+  const more = places.size - PLACES_SHOWN;
   return more > 0 ? `${shown} and ${more} more` : shown;
 }

@@ -6,6 +6,7 @@ import { RateLimit, RateLimitModule } from 'nest-redis-rate-limit';
 import { ADAPTERS, type RunningApp, startApp } from '../support/app-factory.js';
 import { type RedisServerProcess, startRedisServer } from '../support/redis-process.mjs';
 import { TEST_TIMEOUT_MS } from '../support/rate-limit-modules.js';
+import { redisTimeUs } from '../support/redis-time.js';
 
 const HOUR_MS = 3_600_000;
 const HOUR_US = HOUR_MS * 1000;
@@ -52,10 +53,6 @@ describe.each(ADAPTERS)('window algorithms over HTTP (%s, its own redis-server)'
   let running: RunningApp;
   let keyPrefix: string;
 
-  const redisTimeUs = async (): Promise<number> => {
-    const [seconds, micros] = await admin.time();
-    return Number(seconds) * 1_000_000 + Number(micros);
-  };
   const scriptCalls = async (): Promise<number> => {
     const stats = await admin.info('commandstats');
     let calls = 0;
@@ -66,16 +63,16 @@ describe.each(ADAPTERS)('window algorithms over HTTP (%s, its own redis-server)'
   };
   /** A request, and Redis's time just before and after it. */
   const timed = async (path: string) => {
-    const before = await redisTimeUs();
+    const before = await redisTimeUs(admin);
     const response = await request(running.url).get(path);
-    return { response, before, after: await redisTimeUs() };
+    return { response, before, after: await redisTimeUs(admin) };
   };
 
   beforeAll(async () => {
     server = await startRedisServer();
     admin = new Redis(server.url);
     // An hour's last seconds would move the window between a request and its check.
-    const leftMs = HOUR_MS - ((await redisTimeUs()) % HOUR_US) / 1000;
+    const leftMs = HOUR_MS - ((await redisTimeUs(admin)) % HOUR_US) / 1000;
     if (leftMs < 10_000) await new Promise((resolve) => setTimeout(resolve, leftMs + 100));
   }, 30_000);
   afterAll(async () => {

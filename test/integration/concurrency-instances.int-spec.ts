@@ -10,6 +10,7 @@ import {
   type SampleAppProcess,
   startSampleApps,
 } from '../support/sample-app-process.mjs';
+import { redisTimeUs } from '../support/redis-time.js';
 
 /** POST /reports from 127.0.0.1 (2 in flight per IP, leases of 5 s): the sample app's key. */
 const SLOTS_KEY = 'rl:{ip:127.0.0.1}:in-flight:ReportsController.build:in-flight';
@@ -17,8 +18,7 @@ const LEASE_MS = 5_000;
 
 /** Slots of SLOTS_KEY whose lease has not ended by Redis's clock (the scores are lease ends). */
 async function liveSlots(admin: Redis): Promise<number> {
-  const [seconds, micros] = await admin.time();
-  const nowMs = Number(seconds) * 1000 + Math.floor(Number(micros) / 1000);
+  const nowMs = Math.floor((await redisTimeUs(admin)) / 1000);
   return admin.zcount(SLOTS_KEY, `(${nowMs}`, '+inf');
 }
 

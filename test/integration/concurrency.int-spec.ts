@@ -4,6 +4,7 @@ import { once } from 'node:events';
 import { fileURLToPath } from 'node:url';
 import { Redis } from 'ioredis';
 import { BUCKET_LUA } from '../../lib/algorithms/bucket-script.js';
+import { redisTimeUs } from '../support/redis-time.js';
 
 const WORKER = fileURLToPath(new URL('./token-bucket.worker.mjs', import.meta.url));
 const WORKERS = 5;
@@ -57,9 +58,7 @@ describe('concurrency across processes', () => {
     const client = new Redis(process.env.REDIS_URL!);
     try {
       // the bucket is empty: full again a hundred days (of one token each) from now
-      const [seconds, micros] = await client.time();
-      const nowUs = Number(seconds) * 1_000_000 + Number(micros);
-      const debtUs = Number(await client.get(key)) - nowUs;
+      const debtUs = Number(await client.get(key)) - (await redisTimeUs(client));
       expect(debtUs / ONE_TOKEN_PER_DAY_US).toBeCloseTo(CAPACITY, 3);
     } finally {
       await client.quit();

@@ -11,6 +11,7 @@ import {
   type SampleAppProcess,
   startSampleApps,
 } from '../support/sample-app-process.mjs';
+import { redisTimeUs } from '../support/redis-time.js';
 
 /** The sample app's module uses the default key prefix. */
 const INSTANCES_KEY = 'rl:{~fleet}:instances';
@@ -61,8 +62,7 @@ describe("instances: 'auto' with 3 sample-app processes", () => {
     await untilLive(admin, 2, 5_000);
     // Each remaining instance reads the count (2) in the reply to its next heartbeat, which
     // scores it with Redis's time: wait until both have beaten since the leave.
-    const [seconds, micros] = await admin.time();
-    const leftAtMs = Number(seconds) * 1000 + Math.floor(Number(micros) / 1000);
+    const leftAtMs = Math.floor((await redisTimeUs(admin)) / 1000);
     const started = performance.now();
     while ((await admin.zcount(INSTANCES_KEY, `(${leftAtMs}`, '+inf')) < 2) {
       if (performance.now() - started > 5 * HEARTBEAT_MS) {

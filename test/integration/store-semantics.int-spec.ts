@@ -7,6 +7,7 @@ import { BUCKET_LUA } from '../../lib/algorithms/bucket-script.js';
 import { takeFlat } from '../support/flat-take.js';
 import { type RedisServerProcess, startRedisServer } from '../support/redis-process.mjs';
 import { describeStoreSemantics, type StoreHarness } from '../support/store-semantics.suite.js';
+import { redisTimeUs } from '../support/redis-time.js';
 
 const HOUR_US = 3_600_000_000;
 const BUCKET_SCRIPT_SHA = createHash('sha1').update(BUCKET_LUA).digest('hex');
@@ -117,8 +118,3 @@ describe('store semantics only Redis can show', () => {
     await expect(client.script('EXISTS', BUCKET_SCRIPT_SHA)).resolves.toEqual([1]);
   });
 });
-
-async function redisTimeUs(client: Redis): Promise<number> {
-  const [seconds, micros] = await client.time();
-  return Number(seconds) * 1_000_000 + Number(micros);
-}
